@@ -1,0 +1,136 @@
+//! The analyze stage: score each reading from the change feed, publish the scored readings to the
+//! event log, then commit the continuation with the detector state. Publishing before committing
+//! means a crash republishes (at least once); the result store's identity check makes that harmless,
+//! and the committed state makes the replayed scores identical.
+
+mod detector;
+
+pub use detector::{DetectorConfig, DeviceState, MetricStats};
+
+use crate::ports::{CheckpointStore, Continuation, EventLog, ReadingStore};
+use crate::{DeviceId, PortError, Reading, ScoredReading};
+use std::collections::{BTreeSet, HashMap};
+
+/// Scores one reading with (and updates) its device's state.
+pub fn score(reading: Reading, state: &mut DeviceState, cfg: &DetectorConfig) -> ScoredReading {
+    let metrics = reading
+        .metrics
+        .into_iter()
+        .map(|(name, value)| {
+            let scored = state.entry(name.clone()).or_default().observe(value, cfg);
+            (name, scored)
+        })
+        .collect();
+    ScoredReading {
+        device_id: reading.device_id,
+        id: reading.id,
+        ts: reading.ts,
+        seq: reading.seq,
+        metrics,
+        tags: reading.tags,
+        received_at: reading.received_at,
+    }
+}
+
+/// What one pass over the change feed did.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct AnalyzeReport {
+    pub scored: usize,
+    pub anomalies: usize,
+    pub remaining: Option<u64>,
+}
+
+/// One analyze worker's view of a feed: the continuation and the detector states it has loaded.
+/// Holds no I/O; `step` drives the ports.
+pub struct Analyzer {
+    feed: String,
+    cfg: DetectorConfig,
+    max_batch: usize,
+    continuation: Option<Continuation>,
+    states: HashMap<DeviceId, DeviceState>,
+}
+
+impl Analyzer {
+    pub fn new(feed: impl Into<String>, cfg: DetectorConfig, max_batch: usize) -> Self {
+        Self {
+            feed: feed.into(),
+            cfg,
+            max_batch,
+            continuation: None,
+            states: HashMap::new(),
+        }
+    }
+
+    /// Reads one page of changes, scores, publishes and commits it. On any error, forgets what it
+    /// holds in memory so the next step starts again from the last commit.
+    pub async fn step(
+        &mut self,
+        store: &dyn ReadingStore,
+        checkpoints: &dyn CheckpointStore,
+        log: &dyn EventLog,
+    ) -> Result<AnalyzeReport, PortError> {
+        let result = self.try_step(store, checkpoints, log).await;
+        if result.is_err() {
+            self.continuation = None;
+            self.states.clear();
+        }
+        result
+    }
+
+    async fn try_step(
+        &mut self,
+        store: &dyn ReadingStore,
+        checkpoints: &dyn CheckpointStore,
+        log: &dyn EventLog,
+    ) -> Result<AnalyzeReport, PortError> {
+        let from = match &self.continuation {
+            Some(c) => c.clone(),
+            None => checkpoints
+                .continuation(&self.feed)
+                .await?
+                .unwrap_or_else(Continuation::start),
+        };
+        let page = store.changes(&from, self.max_batch).await?;
+        if page.readings.is_empty() {
+            self.continuation = Some(page.continuation);
+            return Ok(AnalyzeReport {
+                remaining: page.remaining,
+                ..Default::default()
+            });
+        }
+        let devices: BTreeSet<DeviceId> =
+            page.readings.iter().map(|r| r.device_id.clone()).collect();
+        let missing: Vec<DeviceId> = devices
+            .iter()
+            .filter(|d| !self.states.contains_key(*d))
+            .cloned()
+            .collect();
+        if !missing.is_empty() {
+            for (device, state) in checkpoints.detector_states(&self.feed, &missing).await? {
+                self.states.insert(device, state);
+            }
+        }
+        let scored: Vec<ScoredReading> = page
+            .readings
+            .into_iter()
+            .map(|r| {
+                let state = self.states.entry(r.device_id.clone()).or_default();
+                score(r, state, &self.cfg)
+            })
+            .collect();
+        log.publish(&scored).await?;
+        let touched: Vec<(DeviceId, DeviceState)> = devices
+            .into_iter()
+            .filter_map(|d| self.states.get(&d).map(|s| (d, s.clone())))
+            .collect();
+        checkpoints
+            .commit(&self.feed, &page.continuation, &touched)
+            .await?;
+        self.continuation = Some(page.continuation);
+        Ok(AnalyzeReport {
+            scored: scored.len(),
+            anomalies: scored.iter().filter(|s| s.has_anomaly()).count(),
+            remaining: page.remaining,
+        })
+    }
+}

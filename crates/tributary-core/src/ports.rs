@@ -1,0 +1,141 @@
+//! Port traits, named by role. Adapters (embedded, Cosmos, Kafka, PostgreSQL, Redis) implement them;
+//! stages and edges hold them as `Arc<dyn Port>`.
+
+use crate::process::{ConsumedBatch, DeviceLatest, WindowAggregate};
+use crate::{DeviceId, MetricName, PortError, Reading, ReadingId, ScoredReading, Timestamp};
+use async_trait::async_trait;
+use futures::stream::BoxStream;
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+
+/// Whether a reading was new to the store.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Inserted {
+    New,
+    Duplicate,
+}
+
+/// Opaque position in a reading store's change feed. `Continuation::start()` is the beginning.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct Continuation(pub String);
+
+impl Continuation {
+    pub fn start() -> Self {
+        Self::default()
+    }
+}
+
+/// One page of the change feed, in write order.
+#[derive(Debug, Clone)]
+pub struct ChangePage {
+    pub readings: Vec<Reading>,
+    /// Where the next page starts; equal to the request's when nothing was new.
+    pub continuation: Continuation,
+    /// Readings written after this page (the change-feed lag), if the store can tell.
+    pub remaining: Option<u64>,
+}
+
+/// Where accepted readings live (Cosmos DB in production), and the change feed over them.
+#[async_trait]
+pub trait ReadingStore: Send + Sync {
+    /// Stores each reading unless `(deviceId, id)` is already stored. Durable when it returns.
+    /// Outcomes are in the order of `readings`.
+    async fn insert_new(&self, readings: &[Reading]) -> Result<Vec<Inserted>, PortError>;
+
+    /// Up to `max` readings written after `from`, in write order.
+    async fn changes(&self, from: &Continuation, max: usize) -> Result<ChangePage, PortError>;
+}
+
+/// Analyze's durable progress: the change-feed continuation and the detector state of each device,
+/// committed together so that a replay after a crash scores exactly as the first run did.
+#[async_trait]
+pub trait CheckpointStore: Send + Sync {
+    async fn continuation(&self, feed: &str) -> Result<Option<Continuation>, PortError>;
+
+    /// Saved detector state for the devices asked for (absent ones are new devices).
+    async fn detector_states(
+        &self,
+        feed: &str,
+        devices: &[DeviceId],
+    ) -> Result<Vec<(DeviceId, crate::analyze::DeviceState)>, PortError>;
+
+    async fn commit(
+        &self,
+        feed: &str,
+        continuation: &Continuation,
+        states: &[(DeviceId, crate::analyze::DeviceState)],
+    ) -> Result<(), PortError>;
+}
+
+/// The stream of scored readings between analyze and process (Kafka in production), keyed by device.
+#[async_trait]
+pub trait EventLog: Send + Sync {
+    /// Appends the events; returns once the log has acknowledged them all.
+    async fn publish(&self, events: &[ScoredReading]) -> Result<(), PortError>;
+}
+
+/// A reading that was flagged, as the anomaly list shows it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Anomaly {
+    pub device_id: DeviceId,
+    pub metric: MetricName,
+    pub ts: Timestamp,
+    pub value: f64,
+    pub score: f64,
+    pub reading_id: ReadingId,
+}
+
+/// What applying one consumed batch did.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Applied {
+    /// Readings counted for the first time, in batch order.
+    pub fresh: Vec<ScoredReading>,
+    /// Deliveries at or below the stored position of their partition (a redelivery).
+    pub redelivered: usize,
+    /// Readings already counted under another position (a republish by analyze).
+    pub republished: usize,
+}
+
+/// Where aggregates live (PostgreSQL in production) and where the query API reads from.
+#[async_trait]
+pub trait ResultStore: Send + Sync {
+    /// Applies a consumed batch exactly once, atomically: the readings not counted before, the window
+    /// aggregates, anomalies and device summaries they change, and the consumer's new positions.
+    async fn apply(&self, batch: &ConsumedBatch) -> Result<Applied, PortError>;
+
+    /// The next offset to read for each partition of `consumer` (empty: start from the beginning).
+    async fn positions(&self, consumer: &str) -> Result<BTreeMap<i32, i64>, PortError>;
+
+    async fn devices(&self) -> Result<Vec<DeviceLatest>, PortError>;
+
+    async fn device(&self, id: &DeviceId) -> Result<Option<DeviceLatest>, PortError>;
+
+    /// One-minute windows of a device's metric whose start lies in `[from, to)`, ascending.
+    async fn windows(
+        &self,
+        device: &DeviceId,
+        metric: &MetricName,
+        from: Timestamp,
+        to: Timestamp,
+    ) -> Result<Vec<(Timestamp, WindowAggregate)>, PortError>;
+
+    /// Anomalies with `ts >= since`, newest first.
+    async fn anomalies(&self, since: Timestamp, limit: usize) -> Result<Vec<Anomaly>, PortError>;
+}
+
+/// Latest state per device, for fast reads (Redis in production). Losing it loses nothing.
+#[async_trait]
+pub trait LatestCache: Send + Sync {
+    /// Merges these into what is cached (newer metric values win).
+    async fn merge(&self, latest: &[DeviceLatest]) -> Result<(), PortError>;
+    async fn get(&self, id: &DeviceId) -> Result<Option<DeviceLatest>, PortError>;
+}
+
+/// Live updates for `/api/stream` (Redis pub/sub across processes in production).
+#[async_trait]
+pub trait LiveFeed: Send + Sync {
+    async fn publish(&self, readings: &[ScoredReading]) -> Result<(), PortError>;
+    /// Updates published from now on. A slow subscriber may miss some; it never blocks publishers.
+    fn subscribe(&self) -> BoxStream<'static, ScoredReading>;
+}

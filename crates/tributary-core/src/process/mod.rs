@@ -1,0 +1,120 @@
+//! The process stage: apply a consumed batch of scored readings to the result store exactly once,
+//! then refresh the latest-state cache and push live updates. The aggregation itself is pure
+//! (`aggregate`, `latest_by_device`); result-store adapters call it inside their transaction.
+
+mod latest;
+mod window;
+
+pub use latest::{latest_by_device, DeviceLatest, LatestValue};
+pub use window::{aggregate, WindowAggregate, WindowKey, WINDOW_MS};
+
+use crate::ports::{Anomaly, LatestCache, LiveFeed, ResultStore};
+use crate::{PortError, ScoredReading};
+use std::collections::BTreeMap;
+
+/// Where a message sits in the event log.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub struct LogPosition {
+    pub partition: i32,
+    pub offset: i64,
+}
+
+/// A batch as one consumer read it: the events it could parse, and how far it read in each partition
+/// (including messages it could not parse, which were dead-lettered and must not stall the partition).
+#[derive(Debug, Clone, Default)]
+pub struct ConsumedBatch {
+    pub consumer: String,
+    pub events: Vec<(LogPosition, ScoredReading)>,
+    /// Next offset to read per partition once this batch is applied.
+    pub next_offsets: BTreeMap<i32, i64>,
+}
+
+impl ConsumedBatch {
+    pub fn new(consumer: impl Into<String>) -> Self {
+        Self {
+            consumer: consumer.into(),
+            ..Self::default()
+        }
+    }
+
+    pub fn push(&mut self, at: LogPosition, event: ScoredReading) {
+        self.advance(at);
+        self.events.push((at, event));
+    }
+
+    /// Records that `at` was read but holds nothing to apply.
+    pub fn skip(&mut self, at: LogPosition) {
+        self.advance(at);
+    }
+
+    fn advance(&mut self, at: LogPosition) {
+        let next = self
+            .next_offsets
+            .entry(at.partition)
+            .or_insert(at.offset + 1);
+        *next = (*next).max(at.offset + 1);
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.next_offsets.is_empty()
+    }
+}
+
+/// The anomalies a batch of fresh readings contains.
+pub fn anomalies_in<'a>(readings: impl IntoIterator<Item = &'a ScoredReading>) -> Vec<Anomaly> {
+    readings
+        .into_iter()
+        .flat_map(|r| {
+            r.metrics
+                .iter()
+                .filter(|(_, s)| s.anomaly)
+                .map(move |(metric, s)| Anomaly {
+                    device_id: r.device_id.clone(),
+                    metric: metric.clone(),
+                    ts: r.ts,
+                    value: s.value,
+                    score: s.score,
+                    reading_id: r.id.clone(),
+                })
+        })
+        .collect()
+}
+
+/// What processing one batch did.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ProcessReport {
+    pub fresh: usize,
+    pub redelivered: usize,
+    pub republished: usize,
+}
+
+/// Applies the batch, then updates the cache and live feed with what was fresh. Only the result
+/// store can fail the batch; the cache and the feed are best effort (they rebuild from new readings).
+pub async fn process(
+    batch: &ConsumedBatch,
+    results: &dyn ResultStore,
+    cache: &dyn LatestCache,
+    live: &dyn LiveFeed,
+) -> Result<ProcessReport, PortError> {
+    if batch.is_empty() {
+        return Ok(ProcessReport::default());
+    }
+    let applied = results.apply(batch).await?;
+    if !applied.fresh.is_empty() {
+        let latest: Vec<DeviceLatest> = latest_by_device(&applied.fresh).into_values().collect();
+        if let Err(e) = cache.merge(&latest).await {
+            tracing::warn!(error = %e, "latest cache not updated; it catches up with new readings");
+        }
+        if let Err(e) = live.publish(&applied.fresh).await {
+            tracing::warn!(error = %e, "live updates not published");
+        }
+    }
+    Ok(ProcessReport {
+        fresh: applied.fresh.len(),
+        redelivered: applied.redelivered,
+        republished: applied.republished,
+    })
+}
+
+#[cfg(test)]
+mod tests;
