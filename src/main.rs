@@ -1,1 +1,5 @@
-fn main() {}
+//! Entry point: parse the command line, set up logging, run the chosen command.
+
+fn main() -> anyhow::Result<()> {
+    tributary::cli::main()
+}

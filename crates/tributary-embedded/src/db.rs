@@ -1,0 +1,63 @@
+//! Opening a SQLite database for durable use: WAL with full fsync on commit (a 202 survives power
+//! loss), one writer connection (SQLite allows one writer; queueing here beats SQLITE_BUSY), and a
+//! small pool of readers.
+
+use sqlx::migrate::Migrator;
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
+use sqlx::SqlitePool;
+use std::path::Path;
+use std::time::Duration;
+use tributary_core::PortError;
+
+pub(crate) const BACKEND: &str = "embedded SQLite";
+
+#[derive(Clone)]
+pub(crate) struct Db {
+    pub write: SqlitePool,
+    pub read: SqlitePool,
+}
+
+impl Db {
+    pub async fn open(path: &Path, migrator: &Migrator) -> Result<Self, PortError> {
+        let options = SqliteConnectOptions::new()
+            .filename(path)
+            .create_if_missing(true)
+            .journal_mode(SqliteJournalMode::Wal)
+            .synchronous(SqliteSynchronous::Full)
+            .busy_timeout(Duration::from_secs(30));
+        let write = SqlitePoolOptions::new()
+            .max_connections(1)
+            .connect_with(options.clone())
+            .await
+            .map_err(error)?;
+        migrator.run(&write).await.map_err(|e| {
+            PortError::failed(BACKEND, format!("migrating {}: {e}", path.display()))
+        })?;
+        let read = SqlitePoolOptions::new()
+            .max_connections(4)
+            .connect_with(options.read_only(true))
+            .await
+            .map_err(error)?;
+        Ok(Self { write, read })
+    }
+}
+
+/// Maps a SQLite error onto the port error; busy, locked and I/O errors are worth retrying.
+pub(crate) fn error(e: sqlx::Error) -> PortError {
+    match &e {
+        sqlx::Error::Io(_) | sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed => {
+            PortError::unavailable(BACKEND, e)
+        }
+        sqlx::Error::Database(db)
+            if matches!(db.code().as_deref(), Some("5" | "6" | "261" | "517" | "10")) =>
+        {
+            PortError::unavailable(BACKEND, e)
+        }
+        _ => PortError::failed(BACKEND, e),
+    }
+}
+
+/// Maps a (de)serialisation failure of stored JSON: the data is not what this version wrote.
+pub(crate) fn corrupt(what: &str, e: serde_json::Error) -> PortError {
+    PortError::failed(BACKEND, format!("stored {what} is unreadable: {e}"))
+}

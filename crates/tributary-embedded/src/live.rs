@@ -1,0 +1,83 @@
+//! In-process latest-state cache and live feed. Neither is durable, by design: the cache refills from
+//! new readings (and reads fall back to the result store); live updates are for whoever is listening.
+
+use async_trait::async_trait;
+use futures::stream::{BoxStream, StreamExt};
+use std::collections::HashMap;
+use std::sync::RwLock;
+use tokio::sync::broadcast;
+use tokio_stream::wrappers::BroadcastStream;
+use tributary_core::ports::{LatestCache, LiveFeed};
+use tributary_core::process::DeviceLatest;
+use tributary_core::{DeviceId, PortError, ScoredReading};
+
+#[derive(Default)]
+pub struct MemoryLatestCache {
+    devices: RwLock<HashMap<DeviceId, DeviceLatest>>,
+}
+
+fn poisoned() -> PortError {
+    PortError::failed("memory cache", "a writer panicked")
+}
+
+#[async_trait]
+impl LatestCache for MemoryLatestCache {
+    async fn merge(&self, latest: &[DeviceLatest]) -> Result<(), PortError> {
+        let mut devices = self.devices.write().map_err(|_| poisoned())?;
+        for one in latest {
+            match devices.get_mut(&one.device_id) {
+                Some(existing) => existing.merge(one),
+                None => {
+                    devices.insert(one.device_id.clone(), one.clone());
+                }
+            }
+        }
+        Ok(())
+    }
+
+    async fn get(&self, id: &DeviceId) -> Result<Option<DeviceLatest>, PortError> {
+        Ok(self
+            .devices
+            .read()
+            .map_err(|_| poisoned())?
+            .get(id)
+            .cloned())
+    }
+}
+
+/// Fans live updates out to every subscriber of this process.
+pub struct BroadcastLiveFeed {
+    sender: broadcast::Sender<ScoredReading>,
+}
+
+impl BroadcastLiveFeed {
+    /// `capacity`: updates a subscriber may fall behind before it skips ahead.
+    pub fn new(capacity: usize) -> Self {
+        Self {
+            sender: broadcast::channel(capacity).0,
+        }
+    }
+}
+
+impl Default for BroadcastLiveFeed {
+    fn default() -> Self {
+        Self::new(4096)
+    }
+}
+
+#[async_trait]
+impl LiveFeed for BroadcastLiveFeed {
+    async fn publish(&self, readings: &[ScoredReading]) -> Result<(), PortError> {
+        for r in readings {
+            // No subscriber is not an error.
+            let _ = self.sender.send(r.clone());
+        }
+        Ok(())
+    }
+
+    fn subscribe(&self) -> BoxStream<'static, ScoredReading> {
+        BroadcastStream::new(self.sender.subscribe())
+            .filter_map(|r| async move { r.ok() })
+            .boxed()
+    }
+}

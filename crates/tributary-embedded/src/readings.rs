@@ -1,0 +1,167 @@
+//! The reading store and analyze's checkpoints on SQLite. The change feed is the `lsn` order; the
+//! continuation is the last `lsn` handed out.
+
+use crate::db::{corrupt, error, Db};
+use async_trait::async_trait;
+use sqlx::Row;
+use tributary_core::analyze::DeviceState;
+use tributary_core::ports::{ChangePage, CheckpointStore, Continuation, Inserted, ReadingStore};
+use tributary_core::{DeviceId, PortError, Reading};
+
+pub struct SqliteReadingStore {
+    db: Db,
+}
+
+impl SqliteReadingStore {
+    pub(crate) fn new(db: Db) -> Self {
+        Self { db }
+    }
+}
+
+fn lsn_of(c: &Continuation) -> Result<i64, PortError> {
+    if c.0.is_empty() {
+        return Ok(0);
+    }
+    c.0.parse()
+        .map_err(|_| PortError::failed(crate::db::BACKEND, format!("bad continuation {:?}", c.0)))
+}
+
+#[async_trait]
+impl ReadingStore for SqliteReadingStore {
+    #[tracing::instrument(skip_all, fields(n = readings.len()), err)]
+    async fn insert_new(&self, readings: &[Reading]) -> Result<Vec<Inserted>, PortError> {
+        let bodies = readings
+            .iter()
+            .map(serde_json::to_string)
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|e| corrupt("reading", e))?;
+        let mut tx = self.db.write.begin().await.map_err(error)?;
+        let mut outcomes = Vec::with_capacity(readings.len());
+        for (reading, body) in readings.iter().zip(&bodies) {
+            let done = sqlx::query(
+                "INSERT INTO readings (device_id, reading_id, body) VALUES (?, ?, ?) \
+                 ON CONFLICT (device_id, reading_id) DO NOTHING",
+            )
+            .bind(reading.device_id.as_str())
+            .bind(reading.id.as_str())
+            .bind(body)
+            .execute(&mut *tx)
+            .await
+            .map_err(error)?;
+            outcomes.push(if done.rows_affected() == 1 {
+                Inserted::New
+            } else {
+                Inserted::Duplicate
+            });
+        }
+        tx.commit().await.map_err(error)?;
+        Ok(outcomes)
+    }
+
+    #[tracing::instrument(skip_all, err)]
+    async fn changes(&self, from: &Continuation, max: usize) -> Result<ChangePage, PortError> {
+        let after = lsn_of(from)?;
+        let rows = sqlx::query("SELECT lsn, body FROM readings WHERE lsn > ? ORDER BY lsn LIMIT ?")
+            .bind(after)
+            .bind(max as i64)
+            .fetch_all(&self.db.read)
+            .await
+            .map_err(error)?;
+        let mut last = after;
+        let mut readings = Vec::with_capacity(rows.len());
+        for row in rows {
+            last = row.get::<i64, _>(0);
+            let body: &str = row.get(1);
+            readings.push(serde_json::from_str(body).map_err(|e| corrupt("reading", e))?);
+        }
+        let head: Option<i64> = sqlx::query_scalar("SELECT MAX(lsn) FROM readings")
+            .fetch_one(&self.db.read)
+            .await
+            .map_err(error)?;
+        Ok(ChangePage {
+            readings,
+            continuation: Continuation(last.to_string()),
+            remaining: Some(head.unwrap_or(0).saturating_sub(last).max(0) as u64),
+        })
+    }
+}
+
+pub struct SqliteCheckpointStore {
+    db: Db,
+}
+
+impl SqliteCheckpointStore {
+    pub(crate) fn new(db: Db) -> Self {
+        Self { db }
+    }
+}
+
+#[async_trait]
+impl CheckpointStore for SqliteCheckpointStore {
+    async fn continuation(&self, feed: &str) -> Result<Option<Continuation>, PortError> {
+        let found: Option<String> =
+            sqlx::query_scalar("SELECT continuation FROM checkpoints WHERE feed = ?")
+                .bind(feed)
+                .fetch_optional(&self.db.read)
+                .await
+                .map_err(error)?;
+        Ok(found.map(Continuation))
+    }
+
+    async fn detector_states(
+        &self,
+        feed: &str,
+        devices: &[DeviceId],
+    ) -> Result<Vec<(DeviceId, DeviceState)>, PortError> {
+        let mut out = Vec::new();
+        for device in devices {
+            let state: Option<String> = sqlx::query_scalar(
+                "SELECT state FROM detector_states WHERE feed = ? AND device_id = ?",
+            )
+            .bind(feed)
+            .bind(device.as_str())
+            .fetch_optional(&self.db.read)
+            .await
+            .map_err(error)?;
+            if let Some(state) = state {
+                let state =
+                    serde_json::from_str(&state).map_err(|e| corrupt("detector state", e))?;
+                out.push((device.clone(), state));
+            }
+        }
+        Ok(out)
+    }
+
+    #[tracing::instrument(skip_all, fields(devices = states.len()), err)]
+    async fn commit(
+        &self,
+        feed: &str,
+        continuation: &Continuation,
+        states: &[(DeviceId, DeviceState)],
+    ) -> Result<(), PortError> {
+        let mut tx = self.db.write.begin().await.map_err(error)?;
+        for (device, state) in states {
+            let state = serde_json::to_string(state).map_err(|e| corrupt("detector state", e))?;
+            sqlx::query(
+                "INSERT INTO detector_states (feed, device_id, state) VALUES (?, ?, ?) \
+                 ON CONFLICT (feed, device_id) DO UPDATE SET state = excluded.state",
+            )
+            .bind(feed)
+            .bind(device.as_str())
+            .bind(state)
+            .execute(&mut *tx)
+            .await
+            .map_err(error)?;
+        }
+        sqlx::query(
+            "INSERT INTO checkpoints (feed, continuation) VALUES (?, ?) \
+             ON CONFLICT (feed) DO UPDATE SET continuation = excluded.continuation",
+        )
+        .bind(feed)
+        .bind(&continuation.0)
+        .execute(&mut *tx)
+        .await
+        .map_err(error)?;
+        tx.commit().await.map_err(error)
+    }
+}

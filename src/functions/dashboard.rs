@@ -1,0 +1,13 @@
+//! `GET /` (function Dashboard): the single-page live dashboard, compiled into the binary.
+
+use crate::state::AppState;
+use axum::response::Html;
+use axum::routing::get;
+use axum::Router;
+
+pub const ROUTE: &str = "/";
+const PAGE: &str = include_str!("../../assets/dashboard.html");
+
+pub fn router() -> Router<AppState> {
+    Router::new().route(ROUTE, get(|| async { Html(PAGE) }))
+}

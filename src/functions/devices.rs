@@ -1,0 +1,19 @@
+//! `GET /api/devices` (function Devices): every device with its last-seen time and latest metrics.
+
+use crate::http_error::ApiError;
+use crate::state::AppState;
+use axum::extract::State;
+use axum::routing::get;
+use axum::{Json, Router};
+use serde_json::{json, Value};
+
+pub const ROUTE: &str = "/api/devices";
+
+pub fn router() -> Router<AppState> {
+    Router::new().route(ROUTE, get(handle))
+}
+
+async fn handle(State(state): State<AppState>) -> Result<Json<Value>, ApiError> {
+    let devices = state.results.devices().await?;
+    Ok(Json(json!({ "devices": devices })))
+}

@@ -1,0 +1,139 @@
+//! `POST /api/telemetry` (function Ingest): decode the body (JSON, NDJSON, gzip), hand the items to
+//! the core's ingest stage, and answer 202 once the accepted readings are durably stored.
+
+use crate::http_error::ApiError;
+use crate::state::AppState;
+use axum::body::{to_bytes, Body, Bytes};
+use axum::extract::{DefaultBodyLimit, State};
+use axum::http::{header, HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::post;
+use axum::{Json, Router};
+use std::io::Read;
+use std::time::Instant;
+use tributary_core::ingest::{ingest, split_body, BodyError, BodyFormat, IngestLimits};
+
+pub const ROUTE: &str = "/api/telemetry";
+
+pub fn router() -> Router<AppState> {
+    // The body limit is enforced below, with a JSON error, for compressed and decompressed sizes.
+    Router::new().route(ROUTE, post(handle).layer(DefaultBodyLimit::disable()))
+}
+
+async fn handle(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    body: Body,
+) -> Result<Response, ApiError> {
+    let started = Instant::now();
+    let format = body_format(&headers)?;
+    let gzip = is_gzip(&headers)?;
+    let raw = to_bytes(body, state.limits.max_body_bytes)
+        .await
+        .map_err(|_| too_large(&state.limits))?;
+    let bytes = if gzip {
+        gunzip(&raw, &state.limits)?
+    } else {
+        raw
+    };
+    let items = split_body(&bytes, format, &state.limits).map_err(|e| match e {
+        BodyError::TooManyReadings { .. } => ApiError::PayloadTooLarge(e.to_string()),
+        _ => ApiError::BadRequest(e.to_string()),
+    })?;
+    let report = ingest(
+        items,
+        &state.limits,
+        (state.clock)(),
+        state.readings.as_ref(),
+    )
+    .await?;
+    if report.accepted > 0 {
+        state.stored.notify_one();
+    }
+    state.telemetry.ingested(
+        report.accepted,
+        report.duplicates,
+        report.rejected.len(),
+        started.elapsed().as_secs_f64(),
+    );
+    let status = if report.acknowledged_any() {
+        StatusCode::ACCEPTED
+    } else {
+        StatusCode::BAD_REQUEST
+    };
+    Ok((status, Json(report)).into_response())
+}
+
+fn body_format(headers: &HeaderMap) -> Result<BodyFormat, ApiError> {
+    let unsupported = |got: &str| {
+        ApiError::UnsupportedMediaType(format!(
+            "Content-Type {got} is not supported; send application/json or application/x-ndjson"
+        ))
+    };
+    let Some(value) = headers.get(header::CONTENT_TYPE) else {
+        return Err(unsupported("(none)"));
+    };
+    let text = value.to_str().map_err(|_| unsupported("(not text)"))?;
+    let essence = text
+        .split(';')
+        .next()
+        .unwrap_or("")
+        .trim()
+        .to_ascii_lowercase();
+    match essence.as_str() {
+        "application/json" => Ok(BodyFormat::Json),
+        "application/x-ndjson" | "application/ndjson" | "application/jsonl" => {
+            Ok(BodyFormat::Ndjson)
+        }
+        _ => Err(unsupported(text)),
+    }
+}
+
+fn is_gzip(headers: &HeaderMap) -> Result<bool, ApiError> {
+    match headers.get(header::CONTENT_ENCODING).map(|v| v.to_str()) {
+        None => Ok(false),
+        Some(Ok(v)) if v.eq_ignore_ascii_case("gzip") || v.eq_ignore_ascii_case("x-gzip") => {
+            Ok(true)
+        }
+        Some(Ok(v)) if v.eq_ignore_ascii_case("identity") => Ok(false),
+        Some(v) => Err(ApiError::UnsupportedMediaType(format!(
+            "Content-Encoding {} is not supported; send gzip or no encoding",
+            v.unwrap_or("(not text)")
+        ))),
+    }
+}
+
+fn too_large(limits: &IngestLimits) -> ApiError {
+    ApiError::PayloadTooLarge(format!(
+        "the body is larger than {} bytes",
+        limits.max_body_bytes
+    ))
+}
+
+/// Decompresses with two guards: the decompressed size limit and the compression ratio (a small
+/// body that inflates enormously is refused before it is inflated).
+fn gunzip(compressed: &Bytes, limits: &IngestLimits) -> Result<Bytes, ApiError> {
+    let by_ratio = compressed
+        .len()
+        .saturating_mul(limits.max_compression_ratio);
+    let cap = limits.max_body_bytes.min(by_ratio);
+    let mut out = Vec::with_capacity(cap.min(compressed.len() * 8));
+    flate2::read::MultiGzDecoder::new(compressed.as_ref())
+        .take(cap as u64 + 1)
+        .read_to_end(&mut out)
+        .map_err(|e| ApiError::BadRequest(format!("the body is not valid gzip: {e}")))?;
+    if out.len() > cap {
+        return Err(if cap == limits.max_body_bytes {
+            ApiError::PayloadTooLarge(format!(
+                "the body is larger than {} bytes after decompression",
+                limits.max_body_bytes
+            ))
+        } else {
+            ApiError::PayloadTooLarge(format!(
+                "the body inflates more than {}:1; refused as a possible decompression bomb",
+                limits.max_compression_ratio
+            ))
+        });
+    }
+    Ok(Bytes::from(out))
+}

@@ -1,0 +1,13 @@
+//! HTTP functions. Each module matches a folder under `functions/` at the repository root and exposes
+//! `router()`; `app::app` merges them. Handlers parse, call one core function, map the result.
+
+pub mod anomalies;
+pub mod dashboard;
+pub mod device_latest;
+pub mod device_series;
+pub mod devices;
+pub mod healthz;
+pub mod ingest;
+pub mod metrics;
+pub mod params;
+pub mod stream;

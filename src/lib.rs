@@ -1,0 +1,13 @@
+//! The `tributary` binary's library: HTTP functions, trigger adapters, wiring and the CLI. Every face
+//! (dev, and later native and Functions custom handler) builds its router with [`app::app`].
+
+pub mod app;
+pub mod cli;
+pub mod functions;
+pub mod http_error;
+pub mod settings;
+pub mod simulate;
+pub mod startup;
+pub mod state;
+pub mod telemetry;
+pub mod triggers;

@@ -1,0 +1,120 @@
+//! Prometheus metrics, owned by the app (no global registry): counts, rates, lag and latency.
+
+use prometheus_client::encoding::text::encode;
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::Gauge;
+use prometheus_client::metrics::histogram::Histogram;
+use prometheus_client::registry::Registry;
+
+type Labels = Vec<(&'static str, &'static str)>;
+
+pub struct Telemetry {
+    registry: Registry,
+    readings: Family<Labels, Counter>,
+    stage_readings: Family<Labels, Counter>,
+    stage_errors: Family<Labels, Counter>,
+    anomalies: Counter,
+    lag: Family<Labels, Gauge>,
+    ingest_seconds: Histogram,
+}
+
+impl Default for Telemetry {
+    fn default() -> Self {
+        let mut registry = Registry::with_prefix("tributary");
+        let readings = Family::<Labels, Counter>::default();
+        registry.register(
+            "ingest_readings",
+            "Readings received by ingest, by outcome (accepted, duplicate, rejected)",
+            readings.clone(),
+        );
+        let stage_readings = Family::<Labels, Counter>::default();
+        registry.register(
+            "stage_readings",
+            "Readings handled by a stage (analyze, process), by outcome",
+            stage_readings.clone(),
+        );
+        let stage_errors = Family::<Labels, Counter>::default();
+        registry.register(
+            "stage_errors",
+            "Failed stage steps, by stage",
+            stage_errors.clone(),
+        );
+        let anomalies = Counter::default();
+        registry.register(
+            "anomalies",
+            "Readings flagged as anomalous by analyze",
+            anomalies.clone(),
+        );
+        let lag = Family::<Labels, Gauge>::default();
+        registry.register(
+            "lag",
+            "Messages not yet handled: change_feed (readings not analysed), event_log (events not processed)",
+            lag.clone(),
+        );
+        let buckets = [
+            0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5,
+        ];
+        let ingest_seconds = Histogram::new(buckets);
+        registry.register(
+            "ingest_request_duration_seconds",
+            "Time to validate and durably store one ingest request",
+            ingest_seconds.clone(),
+        );
+        Self {
+            registry,
+            readings,
+            stage_readings,
+            stage_errors,
+            anomalies,
+            lag,
+            ingest_seconds,
+        }
+    }
+}
+
+impl Telemetry {
+    pub fn ingested(&self, accepted: usize, duplicates: usize, rejected: usize, seconds: f64) {
+        for (outcome, n) in [
+            ("accepted", accepted),
+            ("duplicate", duplicates),
+            ("rejected", rejected),
+        ] {
+            self.readings
+                .get_or_create(&vec![("outcome", outcome)])
+                .inc_by(n as u64);
+        }
+        self.ingest_seconds.observe(seconds);
+    }
+
+    pub fn stage(&self, stage: &'static str, outcome: &'static str, n: usize) {
+        if n > 0 {
+            let labels = vec![("stage", stage), ("outcome", outcome)];
+            self.stage_readings.get_or_create(&labels).inc_by(n as u64);
+        }
+    }
+
+    pub fn stage_error(&self, stage: &'static str) {
+        self.stage_errors
+            .get_or_create(&vec![("stage", stage)])
+            .inc();
+    }
+
+    pub fn anomalies(&self, n: usize) {
+        self.anomalies.inc_by(n as u64);
+    }
+
+    pub fn lag(&self, source: &'static str, n: u64) {
+        self.lag
+            .get_or_create(&vec![("source", source)])
+            .set(n as i64);
+    }
+
+    /// The OpenMetrics text exposition.
+    pub fn render(&self) -> String {
+        let mut out = String::new();
+        // Writing into a String cannot fail.
+        let _ = encode(&mut out, &self.registry);
+        out
+    }
+}

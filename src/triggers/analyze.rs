@@ -1,0 +1,62 @@
+//! The in-process change-feed trigger: runs `Analyzer::step` until the feed is drained, then waits for
+//! new readings (or a poll tick). Errors are retried after a pause; the checkpoint makes that safe.
+
+use super::{IDLE_POLL, RETRY_DELAY};
+use crate::telemetry::Telemetry;
+use std::sync::Arc;
+use tokio::sync::Notify;
+use tokio_util::sync::CancellationToken;
+use tributary_core::analyze::Analyzer;
+use tributary_core::ports::{CheckpointStore, EventLog, ReadingStore};
+
+pub struct AnalyzeTrigger {
+    pub analyzer: Analyzer,
+    pub store: Arc<dyn ReadingStore>,
+    pub checkpoints: Arc<dyn CheckpointStore>,
+    pub log: Arc<dyn EventLog>,
+    pub telemetry: Arc<Telemetry>,
+    /// Signalled when readings are stored.
+    pub wake: Arc<Notify>,
+    /// Signalled after events are published.
+    pub published: Arc<Notify>,
+}
+
+impl AnalyzeTrigger {
+    pub async fn run(mut self, shutdown: CancellationToken) {
+        while !shutdown.is_cancelled() {
+            let pause = match self
+                .analyzer
+                .step(
+                    self.store.as_ref(),
+                    self.checkpoints.as_ref(),
+                    self.log.as_ref(),
+                )
+                .await
+            {
+                Ok(report) => {
+                    self.telemetry.stage("analyze", "scored", report.scored);
+                    self.telemetry.anomalies(report.anomalies);
+                    if let Some(remaining) = report.remaining {
+                        self.telemetry.lag("change_feed", remaining);
+                    }
+                    if report.scored > 0 {
+                        self.published.notify_one();
+                        continue;
+                    }
+                    IDLE_POLL
+                }
+                Err(e) => {
+                    self.telemetry.stage_error("analyze");
+                    tracing::warn!(error = %e, "analyze step failed; retrying from the last checkpoint");
+                    RETRY_DELAY
+                }
+            };
+            tokio::select! {
+                _ = shutdown.cancelled() => break,
+                _ = self.wake.notified() => {}
+                _ = tokio::time::sleep(pause) => {}
+            }
+        }
+        tracing::debug!("analyze trigger stopped");
+    }
+}

@@ -1,0 +1,13 @@
+//! Trigger adapters that drive the stages inside this process (the dev face): poll the embedded
+//! change feed into analyze, and the embedded event log into process. Each loop calls the same core
+//! stage functions as the Functions-host and native triggers.
+
+pub mod analyze;
+pub mod process;
+
+use std::time::Duration;
+
+/// How long an idle loop sleeps when nothing wakes it.
+pub const IDLE_POLL: Duration = Duration::from_millis(250);
+/// Pause after a failed step before trying again.
+pub const RETRY_DELAY: Duration = Duration::from_secs(1);
