@@ -91,6 +91,11 @@ impl Application {
         })
     }
 
+    /// The HTTP app over this application's state, for in-process (`oneshot`) tests.
+    pub fn router(&self) -> axum::Router {
+        app(self.state.clone())
+    }
+
     pub fn port(&self) -> u16 {
         self.listener.local_addr().map(|a| a.port()).unwrap_or(0)
     }

@@ -71,7 +71,7 @@ impl<'de> Deserialize<'de> for Timestamp {
             Raw::Millis(ms) => Ok(Self(ms)),
             Raw::Text(text) => Self::parse_rfc3339(&text).map_err(serde::de::Error::custom),
             Raw::Other(v) => Err(serde::de::Error::custom(format!(
-                "ts must be an RFC 3339 string or whole epoch milliseconds, not {v}"
+                "expected an RFC 3339 string or whole epoch milliseconds, got {v}"
             ))),
         }
     }

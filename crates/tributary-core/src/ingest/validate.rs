@@ -26,9 +26,9 @@ pub struct WireReading {
     seq: Option<u64>,
     #[serde(default, deserialize_with = "id")]
     id: Option<String>,
-    #[serde(default, deserialize_with = "map")]
+    #[serde(default, deserialize_with = "metrics_map")]
     metrics: Option<BTreeMap<String, Value>>,
-    #[serde(default, deserialize_with = "map")]
+    #[serde(default, deserialize_with = "tags_map")]
     tags: Option<BTreeMap<String, Value>>,
 }
 
@@ -45,12 +45,8 @@ named_field!(device_id, String, "deviceId");
 named_field!(ts, Timestamp, "ts");
 named_field!(seq, u64, "seq");
 named_field!(id, String, "id");
-
-fn map<'de, D: Deserializer<'de>>(d: D) -> Result<Option<BTreeMap<String, Value>>, D::Error> {
-    BTreeMap::<String, Value>::deserialize(d)
-        .map(Some)
-        .map_err(|e| D::Error::custom(format!("expected an object ({e})")))
-}
+named_field!(metrics_map, BTreeMap<String, Value>, "metrics");
+named_field!(tags_map, BTreeMap<String, Value>, "tags");
 
 /// Validates one wire reading against the limits at `now` and gives it its identity.
 pub fn validate(

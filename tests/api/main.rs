@@ -1,0 +1,8 @@
+//! Integration tests of the `tributary` binary's faces: the HTTP contract (in-process, `oneshot`), the
+//! whole dev pipeline over the network, and crash recovery of the real process. One test binary.
+
+mod crash;
+mod helpers;
+mod ingest_contract;
+mod ingest_validation;
+mod pipeline;
