@@ -8,10 +8,9 @@ use axum::extract::rejection::QueryRejection;
 use axum::extract::{Path, Query, State};
 use axum::routing::get;
 use axum::{Json, Router};
-use serde::Deserialize;
-use serde_json::{json, Value};
-use tributary_core::query::{rollup, Resolution};
-use tributary_core::MetricName;
+use serde::{Deserialize, Serialize};
+use tributary_core::query::{rollup, Resolution, SeriesPoint};
+use tributary_core::{DeviceId, MetricName, Timestamp};
 
 pub const ROUTE: &str = "/api/devices/{id}/series";
 /// Most points one request may ask for.
@@ -30,11 +29,22 @@ struct SeriesQuery {
     window: Option<String>,
 }
 
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct SeriesBody {
+    device_id: DeviceId,
+    metric: MetricName,
+    window: &'static str,
+    from: Timestamp,
+    to: Timestamp,
+    points: Vec<SeriesPoint>,
+}
+
 async fn handle(
     State(state): State<AppState>,
     Path(id): Path<String>,
     query: Result<Query<SeriesQuery>, QueryRejection>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<SeriesBody>, ApiError> {
     let Query(q) = query.map_err(|e| ApiError::BadRequest(e.body_text()))?;
     let id = params::device_id(&id)?;
     let metric = MetricName::parse(q.metric.as_deref().ok_or_else(|| {
@@ -62,12 +72,12 @@ async fn handle(
     // Align to whole windows so the first and last points are complete.
     let from = from.floor(resolution.width_ms());
     let windows = state.results.windows(&id, &metric, from, to).await?;
-    Ok(Json(json!({
-        "deviceId": id,
-        "metric": metric,
-        "window": resolution.as_str(),
-        "from": from,
-        "to": to,
-        "points": rollup(&windows, resolution),
-    })))
+    Ok(Json(SeriesBody {
+        device_id: id,
+        metric,
+        window: resolution.as_str(),
+        from,
+        to,
+        points: rollup(&windows, resolution),
+    }))
 }

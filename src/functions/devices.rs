@@ -5,7 +5,8 @@ use crate::state::AppState;
 use axum::extract::State;
 use axum::routing::get;
 use axum::{Json, Router};
-use serde_json::{json, Value};
+use serde::Serialize;
+use tributary_core::process::DeviceLatest;
 
 pub const ROUTE: &str = "/api/devices";
 
@@ -13,7 +14,12 @@ pub fn router() -> Router<AppState> {
     Router::new().route(ROUTE, get(handle))
 }
 
-async fn handle(State(state): State<AppState>) -> Result<Json<Value>, ApiError> {
+#[derive(Serialize)]
+struct DevicesBody {
+    devices: Vec<DeviceLatest>,
+}
+
+async fn handle(State(state): State<AppState>) -> Result<Json<DevicesBody>, ApiError> {
     let devices = state.results.devices().await?;
-    Ok(Json(json!({ "devices": devices })))
+    Ok(Json(DevicesBody { devices }))
 }

@@ -52,3 +52,59 @@ impl ScoredReading {
         self.metrics.values().any(|m| m.anomaly)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::Value;
+
+    const SCHEMA: &str = include_str!("../../../../schemas/scored-reading.v1.json");
+
+    fn scored() -> ScoredReading {
+        ScoredReading {
+            device_id: DeviceId::parse("pump-1").unwrap(),
+            id: ReadingId::parse("m-1").unwrap(),
+            ts: Timestamp::from_millis(1_764_176_400_123),
+            seq: Some(7),
+            metrics: [(
+                MetricName::parse("t").unwrap(),
+                ScoredValue {
+                    value: 1.5,
+                    score: 0.25,
+                    anomaly: false,
+                },
+            )]
+            .into(),
+            tags: [("site".to_owned(), "north".to_owned())].into(),
+            received_at: Timestamp::from_millis(1_764_176_400_200),
+        }
+    }
+
+    fn keys(v: &Value) -> Vec<String> {
+        let mut k: Vec<String> = v.as_object().unwrap().keys().cloned().collect();
+        k.sort();
+        k
+    }
+
+    /// The published message has exactly the fields the consumer schema documents, and all required ones.
+    #[test]
+    fn the_event_message_matches_the_documented_schema_fields() {
+        let schema: Value = serde_json::from_str(SCHEMA).unwrap();
+        let message = serde_json::to_value(scored()).unwrap();
+        assert_eq!(keys(&message), keys(&schema["properties"]));
+        for required in schema["required"].as_array().unwrap() {
+            assert!(
+                message.get(required.as_str().unwrap()).is_some(),
+                "{required} missing"
+            );
+        }
+        let metric_schema = &schema["properties"]["metrics"]["additionalProperties"];
+        assert_eq!(
+            keys(&message["metrics"]["t"]),
+            keys(&metric_schema["properties"])
+        );
+        assert_eq!(message["ts"], "2026-11-26T17:00:00.123Z");
+        let back: ScoredReading = serde_json::from_value(message).unwrap();
+        assert_eq!(back, scored());
+    }
+}
