@@ -45,12 +45,14 @@ impl SqliteEventLog {
             .collect())
     }
 
-    /// The offset the next published message will get (the log's end).
+    /// The offset the next published message will get (the log's end). AUTOINCREMENT never reuses an
+    /// offset, so this comes from SQLite's sequence, not from the rows left after truncation.
     pub async fn end(&self) -> Result<i64, PortError> {
-        let head: Option<i64> = sqlx::query_scalar("SELECT MAX(seq) FROM events")
-            .fetch_one(&self.db.read)
-            .await
-            .map_err(error)?;
+        let head: Option<i64> =
+            sqlx::query_scalar("SELECT seq FROM sqlite_sequence WHERE name = 'events'")
+                .fetch_optional(&self.db.read)
+                .await
+                .map_err(error)?;
         Ok(head.unwrap_or(0) + 1)
     }
 

@@ -78,9 +78,14 @@ impl ReadingStore for SqliteReadingStore {
             .fetch_one(&self.db.read)
             .await
             .map_err(error)?;
+        let continuation = if readings.is_empty() {
+            from.clone()
+        } else {
+            Continuation(last.to_string())
+        };
         Ok(ChangePage {
             readings,
-            continuation: Continuation(last.to_string()),
+            continuation,
             remaining: Some(head.unwrap_or(0).saturating_sub(last).max(0) as u64),
         })
     }

@@ -103,7 +103,7 @@ mod tests {
             keys(&message["metrics"]["t"]),
             keys(&metric_schema["properties"])
         );
-        assert_eq!(message["ts"], "2026-11-26T17:00:00.123Z");
+        assert_eq!(message["ts"], "2025-11-26T17:00:00.123Z");
         let back: ScoredReading = serde_json::from_value(message).unwrap();
         assert_eq!(back, scored());
     }
