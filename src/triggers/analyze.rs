@@ -51,10 +51,8 @@ impl AnalyzeTrigger {
                     RETRY_DELAY
                 }
             };
-            tokio::select! {
-                _ = shutdown.cancelled() => break,
-                _ = self.wake.notified() => {}
-                _ = tokio::time::sleep(pause) => {}
+            if !super::wait(&shutdown, &self.wake, pause).await {
+                break;
             }
         }
         tracing::debug!("analyze trigger stopped");

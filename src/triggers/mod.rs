@@ -6,8 +6,19 @@ pub mod analyze;
 pub mod process;
 
 use std::time::Duration;
+use tokio::sync::Notify;
+use tokio_util::sync::CancellationToken;
 
 /// How long an idle loop sleeps when nothing wakes it.
 pub const IDLE_POLL: Duration = Duration::from_millis(250);
 /// Pause after a failed step before trying again.
 pub const RETRY_DELAY: Duration = Duration::from_secs(1);
+
+/// Waits for a wake-up, `pause`, or shutdown. Returns false when the loop should stop.
+pub async fn wait(shutdown: &CancellationToken, wake: &Notify, pause: Duration) -> bool {
+    tokio::select! {
+        _ = shutdown.cancelled() => false,
+        _ = wake.notified() => true,
+        _ = tokio::time::sleep(pause) => true,
+    }
+}

@@ -51,10 +51,8 @@ impl ProcessTrigger {
                     RETRY_DELAY
                 }
             };
-            tokio::select! {
-                _ = shutdown.cancelled() => break,
-                _ = self.wake.notified() => {}
-                _ = tokio::time::sleep(pause) => {}
+            if !super::wait(&shutdown, &self.wake, pause).await {
+                break;
             }
         }
         tracing::debug!("process trigger stopped");

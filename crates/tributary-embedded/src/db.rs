@@ -11,6 +11,11 @@ use tributary_core::PortError;
 
 pub(crate) const BACKEND: &str = "embedded SQLite";
 
+/// Rows per multi-row statement. Each statement costs a hand-off to sqlx's SQLite worker thread, so
+/// writes go in chunks rather than a statement per row; 500 rows × ≤ 10 columns stays far below
+/// SQLite's 32,766 bound parameters.
+pub(crate) const CHUNK: usize = 500;
+
 #[derive(Clone)]
 pub(crate) struct Db {
     pub write: SqlitePool,

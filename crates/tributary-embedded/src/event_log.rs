@@ -1,9 +1,9 @@
 //! The event log on SQLite: one partition, offsets are `seq`. Messages are the documented JSON of a
 //! scored reading, exactly as they go to Kafka, so consumers parse the same bytes in every face.
 
-use crate::db::{corrupt, error, Db};
+use crate::db::{corrupt, error, Db, CHUNK};
 use async_trait::async_trait;
-use sqlx::Row;
+use sqlx::{QueryBuilder, Row, Sqlite};
 use tributary_core::ports::EventLog;
 use tributary_core::process::LogPosition;
 use tributary_core::{PortError, ScoredReading};
@@ -76,14 +76,16 @@ impl EventLog for SqliteEventLog {
             .map(serde_json::to_string)
             .collect::<Result<Vec<_>, _>>()
             .map_err(|e| corrupt("event", e))?;
+        let rows: Vec<(&ScoredReading, String)> = events.iter().zip(payloads).collect();
         let mut tx = self.db.write.begin().await.map_err(error)?;
-        for (event, payload) in events.iter().zip(payloads) {
-            sqlx::query("INSERT INTO events (device_id, payload) VALUES (?, ?)")
-                .bind(event.device_id.as_str())
-                .bind(payload)
-                .execute(&mut *tx)
-                .await
-                .map_err(error)?;
+        for chunk in rows.chunks(CHUNK) {
+            let mut insert =
+                QueryBuilder::<Sqlite>::new("INSERT INTO events (device_id, payload) ");
+            insert.push_values(chunk, |mut row, (event, payload)| {
+                row.push_bind(event.device_id.as_str())
+                    .push_bind(payload.as_str());
+            });
+            insert.build().execute(&mut *tx).await.map_err(error)?;
         }
         tx.commit().await.map_err(error)
     }

@@ -1,9 +1,10 @@
 //! The reading store and analyze's checkpoints on SQLite. The change feed is the `lsn` order; the
 //! continuation is the last `lsn` handed out.
 
-use crate::db::{corrupt, error, Db};
+use crate::db::{corrupt, error, Db, CHUNK};
 use async_trait::async_trait;
-use sqlx::Row;
+use sqlx::{QueryBuilder, Row, Sqlite};
+use std::collections::HashSet;
 use tributary_core::analyze::DeviceState;
 use tributary_core::ports::{ChangePage, CheckpointStore, Continuation, Inserted, ReadingStore};
 use tributary_core::{DeviceId, PortError, Reading};
@@ -35,27 +36,37 @@ impl ReadingStore for SqliteReadingStore {
             .map(serde_json::to_string)
             .collect::<Result<Vec<_>, _>>()
             .map_err(|e| corrupt("reading", e))?;
+        let mut new: HashSet<(String, String)> = HashSet::with_capacity(readings.len());
+        let rows: Vec<(&Reading, &String)> = readings.iter().zip(&bodies).collect();
         let mut tx = self.db.write.begin().await.map_err(error)?;
-        let mut outcomes = Vec::with_capacity(readings.len());
-        for (reading, body) in readings.iter().zip(&bodies) {
-            let done = sqlx::query(
-                "INSERT INTO readings (device_id, reading_id, body) VALUES (?, ?, ?) \
-                 ON CONFLICT (device_id, reading_id) DO NOTHING",
-            )
-            .bind(reading.device_id.as_str())
-            .bind(reading.id.as_str())
-            .bind(body)
-            .execute(&mut *tx)
-            .await
-            .map_err(error)?;
-            outcomes.push(if done.rows_affected() == 1 {
-                Inserted::New
-            } else {
-                Inserted::Duplicate
+        for chunk in rows.chunks(CHUNK) {
+            let mut insert =
+                QueryBuilder::<Sqlite>::new("INSERT INTO readings (device_id, reading_id, body) ");
+            insert.push_values(chunk, |mut row, (reading, body)| {
+                row.push_bind(reading.device_id.as_str())
+                    .push_bind(reading.id.as_str())
+                    .push_bind(body.as_str());
             });
+            insert.push(
+                " ON CONFLICT (device_id, reading_id) DO NOTHING RETURNING device_id, reading_id",
+            );
+            for row in insert.build().fetch_all(&mut *tx).await.map_err(error)? {
+                new.insert((row.get(0), row.get(1)));
+            }
         }
         tx.commit().await.map_err(error)?;
-        Ok(outcomes)
+        // `remove` so that a second copy of the same reading in one call counts as a duplicate.
+        Ok(readings
+            .iter()
+            .map(|r| {
+                let key = (r.device_id.as_str().to_owned(), r.id.as_str().to_owned());
+                if new.remove(&key) {
+                    Inserted::New
+                } else {
+                    Inserted::Duplicate
+                }
+            })
+            .collect())
     }
 
     #[tracing::instrument(skip_all, err)]
@@ -118,20 +129,28 @@ impl CheckpointStore for SqliteCheckpointStore {
         feed: &str,
         devices: &[DeviceId],
     ) -> Result<Vec<(DeviceId, DeviceState)>, PortError> {
-        let mut out = Vec::new();
-        for device in devices {
-            let state: Option<String> = sqlx::query_scalar(
-                "SELECT state FROM detector_states WHERE feed = ? AND device_id = ?",
-            )
-            .bind(feed)
-            .bind(device.as_str())
-            .fetch_optional(&self.db.read)
-            .await
-            .map_err(error)?;
-            if let Some(state) = state {
+        let mut out = Vec::with_capacity(devices.len());
+        for chunk in devices.chunks(CHUNK) {
+            let mut select = QueryBuilder::<Sqlite>::new(
+                "SELECT device_id, state FROM detector_states WHERE feed = ",
+            );
+            select.push_bind(feed).push(" AND device_id IN (");
+            let mut list = select.separated(", ");
+            for device in chunk {
+                list.push_bind(device.as_str());
+            }
+            select.push(")");
+            for row in select
+                .build()
+                .fetch_all(&self.db.read)
+                .await
+                .map_err(error)?
+            {
+                let device = DeviceId::parse(row.get(0))
+                    .map_err(|e| PortError::failed(crate::db::BACKEND, e))?;
                 let state =
-                    serde_json::from_str(&state).map_err(|e| corrupt("detector state", e))?;
-                out.push((device.clone(), state));
+                    serde_json::from_str(row.get(1)).map_err(|e| corrupt("detector state", e))?;
+                out.push((device, state));
             }
         }
         Ok(out)
@@ -144,19 +163,23 @@ impl CheckpointStore for SqliteCheckpointStore {
         continuation: &Continuation,
         states: &[(DeviceId, DeviceState)],
     ) -> Result<(), PortError> {
+        let encoded = states
+            .iter()
+            .map(|(device, state)| Ok((device.as_str(), serde_json::to_string(state)?)))
+            .collect::<Result<Vec<_>, serde_json::Error>>()
+            .map_err(|e| corrupt("detector state", e))?;
         let mut tx = self.db.write.begin().await.map_err(error)?;
-        for (device, state) in states {
-            let state = serde_json::to_string(state).map_err(|e| corrupt("detector state", e))?;
-            sqlx::query(
-                "INSERT INTO detector_states (feed, device_id, state) VALUES (?, ?, ?) \
-                 ON CONFLICT (feed, device_id) DO UPDATE SET state = excluded.state",
-            )
-            .bind(feed)
-            .bind(device.as_str())
-            .bind(state)
-            .execute(&mut *tx)
-            .await
-            .map_err(error)?;
+        for chunk in encoded.chunks(CHUNK) {
+            let mut upsert = QueryBuilder::<Sqlite>::new(
+                "INSERT INTO detector_states (feed, device_id, state) ",
+            );
+            upsert.push_values(chunk, |mut row, (device, state)| {
+                row.push_bind(feed)
+                    .push_bind(*device)
+                    .push_bind(state.as_str());
+            });
+            upsert.push(" ON CONFLICT (feed, device_id) DO UPDATE SET state = excluded.state");
+            upsert.build().execute(&mut *tx).await.map_err(error)?;
         }
         sqlx::query(
             "INSERT INTO checkpoints (feed, continuation) VALUES (?, ?) \

@@ -3,16 +3,16 @@
 //! (republish under a new offset), merges the rest into windows with the core's pure `merge`, and
 //! stores the new positions.
 
-use crate::db::{corrupt, error, Db};
+use crate::db::{corrupt, error, Db, CHUNK};
 use async_trait::async_trait;
-use sqlx::{Row, Sqlite, Transaction};
-use std::collections::BTreeMap;
+use sqlx::{QueryBuilder, Row, Sqlite, Transaction};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use tributary_core::ports::{Anomaly, Applied, ResultStore};
 use tributary_core::process::{
     aggregate, anomalies_in, latest_by_device, ConsumedBatch, DeviceLatest, WindowAggregate,
     WindowKey,
 };
-use tributary_core::{DeviceId, MetricName, PortError, ReadingId, Timestamp};
+use tributary_core::{DeviceId, MetricName, PortError, ReadingId, ScoredReading, Timestamp};
 
 pub struct SqliteResultStore {
     db: Db,
@@ -26,56 +26,98 @@ impl SqliteResultStore {
 
 type Tx<'a> = Transaction<'a, Sqlite>;
 
-async fn stored_positions(
-    tx: &mut Tx<'_>,
+async fn stored_positions<'e, E: sqlx::SqliteExecutor<'e>>(
+    executor: E,
     consumer: &str,
 ) -> Result<BTreeMap<i32, i64>, PortError> {
     let rows =
         sqlx::query("SELECT partition, next_offset FROM consumer_positions WHERE consumer = ?")
             .bind(consumer)
-            .fetch_all(&mut **tx)
+            .fetch_all(executor)
             .await
             .map_err(error)?;
     Ok(rows.into_iter().map(|r| (r.get(0), r.get(1))).collect())
 }
 
-async fn merge_window(
+/// Claims each kept event's identity in `applied_readings`; returns the identities that were new.
+async fn claim_new(
     tx: &mut Tx<'_>,
-    key: &WindowKey,
-    delta: &WindowAggregate,
+    events: &[&ScoredReading],
+    now: i64,
+) -> Result<HashSet<(String, String)>, PortError> {
+    let mut new = HashSet::with_capacity(events.len());
+    for chunk in events.chunks(CHUNK) {
+        let mut insert = QueryBuilder::<Sqlite>::new(
+            "INSERT INTO applied_readings (device_id, reading_id, applied_at) ",
+        );
+        insert.push_values(chunk, |mut row, event| {
+            row.push_bind(event.device_id.as_str())
+                .push_bind(event.id.as_str())
+                .push_bind(now);
+        });
+        insert.push(
+            " ON CONFLICT (device_id, reading_id) DO NOTHING RETURNING device_id, reading_id",
+        );
+        for row in insert.build().fetch_all(&mut **tx).await.map_err(error)? {
+            new.insert((row.get(0), row.get(1)));
+        }
+    }
+    Ok(new)
+}
+
+/// Merges window deltas into the stored windows: one read and one write per chunk of windows.
+async fn merge_windows(
+    tx: &mut Tx<'_>,
+    deltas: BTreeMap<WindowKey, WindowAggregate>,
 ) -> Result<(), PortError> {
-    let existing = sqlx::query(
-        "SELECT count, sum, min, max, last, last_ts, anomalies FROM windows \
-         WHERE device_id = ? AND metric = ? AND start_ms = ?",
-    )
-    .bind(key.device_id.as_str())
-    .bind(key.metric.as_str())
-    .bind(key.start.millis())
-    .fetch_optional(&mut **tx)
-    .await
-    .map_err(error)?;
-    let merged = match existing {
-        Some(row) => window_from_row(&row, 0).merge(delta),
-        None => *delta,
-    };
-    sqlx::query(
-        "INSERT OR REPLACE INTO windows \
-         (device_id, metric, start_ms, count, sum, min, max, last, last_ts, anomalies) \
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-    )
-    .bind(key.device_id.as_str())
-    .bind(key.metric.as_str())
-    .bind(key.start.millis())
-    .bind(merged.count as i64)
-    .bind(merged.sum)
-    .bind(merged.min)
-    .bind(merged.max)
-    .bind(merged.last)
-    .bind(merged.last_ts.millis())
-    .bind(merged.anomalies as i64)
-    .execute(&mut **tx)
-    .await
-    .map_err(error)?;
+    let deltas: Vec<(WindowKey, WindowAggregate)> = deltas.into_iter().collect();
+    for chunk in deltas.chunks(CHUNK) {
+        let mut select = QueryBuilder::<Sqlite>::new(
+            "SELECT device_id, metric, start_ms, count, sum, min, max, last, last_ts, anomalies FROM windows \
+             WHERE (device_id, metric, start_ms) IN (",
+        );
+        select.push_values(chunk, |mut row, (key, _)| {
+            row.push_bind(key.device_id.as_str())
+                .push_bind(key.metric.as_str())
+                .push_bind(key.start.millis());
+        });
+        select.push(")");
+        let mut stored: HashMap<(String, String, i64), WindowAggregate> = HashMap::new();
+        for row in select.build().fetch_all(&mut **tx).await.map_err(error)? {
+            stored.insert(
+                (row.get(0), row.get(1), row.get(2)),
+                window_from_row(&row, 3),
+            );
+        }
+        let merged: Vec<(&WindowKey, WindowAggregate)> = chunk
+            .iter()
+            .map(|(key, delta)| {
+                let id = (
+                    key.device_id.to_string(),
+                    key.metric.to_string(),
+                    key.start.millis(),
+                );
+                (key, stored.get(&id).map_or(*delta, |old| old.merge(delta)))
+            })
+            .collect();
+        let mut write = QueryBuilder::<Sqlite>::new(
+            "INSERT OR REPLACE INTO windows \
+             (device_id, metric, start_ms, count, sum, min, max, last, last_ts, anomalies) ",
+        );
+        write.push_values(&merged, |mut row, (key, w)| {
+            row.push_bind(key.device_id.as_str())
+                .push_bind(key.metric.as_str())
+                .push_bind(key.start.millis())
+                .push_bind(w.count as i64)
+                .push_bind(w.sum)
+                .push_bind(w.min)
+                .push_bind(w.max)
+                .push_bind(w.last)
+                .push_bind(w.last_ts.millis())
+                .push_bind(w.anomalies as i64);
+        });
+        write.build().execute(&mut **tx).await.map_err(error)?;
+    }
     Ok(())
 }
 
@@ -91,30 +133,66 @@ fn window_from_row(row: &sqlx::sqlite::SqliteRow, at: usize) -> WindowAggregate 
     }
 }
 
-async fn merge_device(tx: &mut Tx<'_>, latest: &DeviceLatest) -> Result<(), PortError> {
-    let existing: Option<String> =
-        sqlx::query_scalar("SELECT latest FROM devices WHERE device_id = ?")
-            .bind(latest.device_id.as_str())
-            .fetch_optional(&mut **tx)
-            .await
-            .map_err(error)?;
-    let merged = match existing {
-        Some(json) => {
-            let mut stored: DeviceLatest =
-                serde_json::from_str(&json).map_err(|e| corrupt("device", e))?;
-            stored.merge(latest);
-            stored
+async fn insert_anomalies(tx: &mut Tx<'_>, anomalies: &[Anomaly]) -> Result<(), PortError> {
+    for chunk in anomalies.chunks(CHUNK) {
+        let mut insert = QueryBuilder::<Sqlite>::new(
+            "INSERT INTO anomalies (device_id, reading_id, metric, ts, value, score) ",
+        );
+        insert.push_values(chunk, |mut row, a| {
+            row.push_bind(a.device_id.as_str())
+                .push_bind(a.reading_id.as_str())
+                .push_bind(a.metric.as_str())
+                .push_bind(a.ts.millis())
+                .push_bind(a.value)
+                .push_bind(a.score);
+        });
+        insert.push(" ON CONFLICT DO NOTHING");
+        insert.build().execute(&mut **tx).await.map_err(error)?;
+    }
+    Ok(())
+}
+
+/// Merges each device's latest state into the stored one.
+async fn merge_devices(
+    tx: &mut Tx<'_>,
+    latest: BTreeMap<DeviceId, DeviceLatest>,
+) -> Result<(), PortError> {
+    let latest: Vec<DeviceLatest> = latest.into_values().collect();
+    for chunk in latest.chunks(CHUNK) {
+        let mut select =
+            QueryBuilder::<Sqlite>::new("SELECT latest FROM devices WHERE device_id IN (");
+        let mut list = select.separated(", ");
+        for device in chunk {
+            list.push_bind(device.device_id.as_str());
         }
-        None => latest.clone(),
-    };
-    let json = serde_json::to_string(&merged).map_err(|e| corrupt("device", e))?;
-    sqlx::query("INSERT OR REPLACE INTO devices (device_id, last_seen, latest) VALUES (?, ?, ?)")
-        .bind(merged.device_id.as_str())
-        .bind(merged.last_seen.millis())
-        .bind(json)
-        .execute(&mut **tx)
-        .await
-        .map_err(error)?;
+        select.push(")");
+        let mut stored: HashMap<DeviceId, DeviceLatest> = HashMap::new();
+        for row in select.build().fetch_all(&mut **tx).await.map_err(error)? {
+            let device: DeviceLatest =
+                serde_json::from_str(row.get(0)).map_err(|e| corrupt("device", e))?;
+            stored.insert(device.device_id.clone(), device);
+        }
+        let merged = chunk
+            .iter()
+            .map(|fresh| {
+                let mut device = stored
+                    .remove(&fresh.device_id)
+                    .unwrap_or_else(|| fresh.clone());
+                device.merge(fresh);
+                let json = serde_json::to_string(&device).map_err(|e| corrupt("device", e))?;
+                Ok((device, json))
+            })
+            .collect::<Result<Vec<_>, PortError>>()?;
+        let mut write = QueryBuilder::<Sqlite>::new(
+            "INSERT OR REPLACE INTO devices (device_id, last_seen, latest) ",
+        );
+        write.push_values(&merged, |mut row, (device, json)| {
+            row.push_bind(device.device_id.as_str())
+                .push_bind(device.last_seen.millis())
+                .push_bind(json.as_str());
+        });
+        write.build().execute(&mut **tx).await.map_err(error)?;
+    }
     Ok(())
 }
 
@@ -123,54 +201,35 @@ impl ResultStore for SqliteResultStore {
     #[tracing::instrument(skip_all, fields(consumer = %batch.consumer, n = batch.events.len()), err)]
     async fn apply(&self, batch: &ConsumedBatch) -> Result<Applied, PortError> {
         let mut tx = self.db.write.begin().await.map_err(error)?;
-        let positions = stored_positions(&mut tx, &batch.consumer).await?;
+        let positions = stored_positions(&mut *tx, &batch.consumer).await?;
         let mut applied = Applied::default();
-        let now = Timestamp::now().millis();
-        for (at, event) in &batch.events {
-            if positions
-                .get(&at.partition)
-                .is_some_and(|next| at.offset < *next)
-            {
-                applied.redelivered += 1;
-                continue;
-            }
-            let done = sqlx::query(
-                "INSERT INTO applied_readings (device_id, reading_id, applied_at) VALUES (?, ?, ?) \
-                 ON CONFLICT (device_id, reading_id) DO NOTHING",
-            )
-            .bind(event.device_id.as_str())
-            .bind(event.id.as_str())
-            .bind(now)
-            .execute(&mut *tx)
-            .await
-            .map_err(error)?;
-            if done.rows_affected() == 1 {
+        let kept: Vec<&ScoredReading> = batch
+            .events
+            .iter()
+            .filter(|(at, _)| {
+                let redelivered = positions
+                    .get(&at.partition)
+                    .is_some_and(|next| at.offset < *next);
+                applied.redelivered += usize::from(redelivered);
+                !redelivered
+            })
+            .map(|(_, event)| event)
+            .collect();
+        let mut new = claim_new(&mut tx, &kept, Timestamp::now().millis()).await?;
+        for event in kept {
+            // `remove`: a second copy of a reading within the batch is a republish too.
+            if new.remove(&(
+                event.device_id.as_str().to_owned(),
+                event.id.as_str().to_owned(),
+            )) {
                 applied.fresh.push(event.clone());
             } else {
                 applied.republished += 1;
             }
         }
-        for (key, delta) in aggregate(&applied.fresh) {
-            merge_window(&mut tx, &key, &delta).await?;
-        }
-        for a in anomalies_in(&applied.fresh) {
-            sqlx::query(
-                "INSERT INTO anomalies (device_id, reading_id, metric, ts, value, score) \
-                 VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
-            )
-            .bind(a.device_id.as_str())
-            .bind(a.reading_id.as_str())
-            .bind(a.metric.as_str())
-            .bind(a.ts.millis())
-            .bind(a.value)
-            .bind(a.score)
-            .execute(&mut *tx)
-            .await
-            .map_err(error)?;
-        }
-        for latest in latest_by_device(&applied.fresh).values() {
-            merge_device(&mut tx, latest).await?;
-        }
+        merge_windows(&mut tx, aggregate(&applied.fresh)).await?;
+        insert_anomalies(&mut tx, &anomalies_in(&applied.fresh)).await?;
+        merge_devices(&mut tx, latest_by_device(&applied.fresh)).await?;
         for (partition, next) in &batch.next_offsets {
             sqlx::query(
                 "INSERT INTO consumer_positions (consumer, partition, next_offset) VALUES (?, ?, ?) \
@@ -189,13 +248,7 @@ impl ResultStore for SqliteResultStore {
     }
 
     async fn positions(&self, consumer: &str) -> Result<BTreeMap<i32, i64>, PortError> {
-        let rows =
-            sqlx::query("SELECT partition, next_offset FROM consumer_positions WHERE consumer = ?")
-                .bind(consumer)
-                .fetch_all(&self.db.read)
-                .await
-                .map_err(error)?;
-        Ok(rows.into_iter().map(|r| (r.get(0), r.get(1))).collect())
+        stored_positions(&self.db.read, consumer).await
     }
 
     async fn devices(&self) -> Result<Vec<DeviceLatest>, PortError> {
