@@ -1,7 +1,9 @@
-//! The command line: `tributary dev …`. Each subcommand turns flags into `Settings` and runs.
+//! The command line: `dev` and `run` load `Settings` (defaults, `--config` file, environment, flags)
+//! and run the pipeline; `migrate` prepares PostgreSQL; `simulate` and `verify` exercise a deployment.
 
-use crate::settings::Settings;
-use crate::startup::{cancel_on_signal, Application};
+use crate::settings::{ResultStoreBackend, Settings};
+use crate::startup::{cancel_on_signal, Application, Stages};
+use anyhow::Context;
 use clap::{Parser, Subcommand, ValueEnum};
 use std::net::IpAddr;
 use std::path::PathBuf;
@@ -35,24 +37,80 @@ enum LogFormat {
 
 #[derive(Subcommand)]
 enum Command {
-    /// Run the whole pipeline in this process on embedded, durable storage (no services needed).
+    /// Run the whole pipeline in this process on embedded, durable storage (no services needed);
+    /// settings can point any port at a real backend.
     Dev(DevArgs),
+    /// Run the chosen stages on the configured backends (the native face, for KEDA-scaled containers).
+    Run(RunArgs),
+    /// Create or update the PostgreSQL schema (run it as a deploy step before new replicas start).
+    Migrate(ConfigArgs),
+    /// Feed a deployment a simulated fleet (duplicates, invalid, late readings, labelled anomalies);
+    /// optionally write what it acknowledged to a truth file.
+    Simulate(crate::simulate::args::SimulateArgs),
+    /// Check a deployment against a truth file: lost, double-counted and wrong windows, anomaly
+    /// precision and recall, freshness. Exits non-zero on any mismatch.
+    Verify(crate::verify::args::VerifyArgs),
+}
+
+#[derive(clap::Args)]
+struct ConfigArgs {
+    /// TOML settings file (see README); environment variables `TRIBUTARY_<SECTION>__<KEY>` override it.
+    #[arg(long, env = "TRIBUTARY_CONFIG")]
+    config: Option<PathBuf>,
+}
+
+/// Flags that override the settings for where this process listens and keeps embedded data.
+#[derive(clap::Args)]
+struct ServeArgs {
+    #[command(flatten)]
+    config: ConfigArgs,
+    /// Port for HTTP [default: 7071, the Functions default].
+    #[arg(long, env = "TRIBUTARY_PORT")]
+    port: Option<u16>,
+    /// Address to listen on [default: 127.0.0.1].
+    #[arg(long, env = "TRIBUTARY_HOST")]
+    host: Option<IpAddr>,
+    /// Directory of the embedded stores; kept across restarts [default: ./.tributary].
+    #[arg(long, env = "TRIBUTARY_DATA_DIR")]
+    data_dir: Option<PathBuf>,
+}
+
+impl ServeArgs {
+    fn settings(&self) -> anyhow::Result<Settings> {
+        let mut settings = load(&self.config)?;
+        if let Some(port) = self.port {
+            settings.http.port = port;
+        }
+        if let Some(host) = self.host {
+            settings.http.host = host;
+        }
+        if let Some(dir) = &self.data_dir {
+            settings.data_dir = dir.clone();
+        }
+        Ok(settings)
+    }
 }
 
 #[derive(clap::Args)]
 struct DevArgs {
-    /// Port for HTTP (the Functions default, 7071).
-    #[arg(long, default_value_t = 7071, env = "TRIBUTARY_PORT")]
-    port: u16,
-    /// Address to listen on.
-    #[arg(long, default_value = "127.0.0.1", env = "TRIBUTARY_HOST")]
-    host: IpAddr,
-    /// Directory of the embedded stores; kept across restarts.
-    #[arg(long, default_value = "./.tributary", env = "TRIBUTARY_DATA_DIR")]
-    data_dir: PathBuf,
+    #[command(flatten)]
+    serve: ServeArgs,
     /// Feed this many simple simulated devices (one reading per device per second).
     #[arg(long, value_name = "N")]
     simulate: Option<usize>,
+}
+
+#[derive(clap::Args)]
+struct RunArgs {
+    #[command(flatten)]
+    serve: ServeArgs,
+    /// Stages to run, comma-separated: ingest, analyze, process, query.
+    #[arg(long, default_value = "ingest,analyze,process,query", value_parser = Stages::parse, env = "TRIBUTARY_STAGES")]
+    stages: Stages,
+}
+
+fn load(args: &ConfigArgs) -> anyhow::Result<Settings> {
+    Settings::load(args.config.as_deref()).map_err(|e| anyhow::anyhow!("invalid settings: {e}"))
 }
 
 pub fn main() -> anyhow::Result<()> {
@@ -62,28 +120,46 @@ pub fn main() -> anyhow::Result<()> {
     runtime.block_on(async move {
         match cli.command {
             Command::Dev(args) => dev(args).await,
+            Command::Run(args) => run(args).await,
+            Command::Migrate(args) => migrate(&load(&args)?).await,
+            Command::Simulate(args) => crate::simulate::args::main(args).await,
+            Command::Verify(args) => crate::verify::args::main(args).await,
         }
     })
 }
 
 async fn dev(args: DevArgs) -> anyhow::Result<()> {
-    let settings = Settings {
-        host: args.host,
-        port: args.port,
-        data_dir: args.data_dir,
-        simulate: args.simulate,
-        ..Settings::default()
-    };
+    let mut settings = args.serve.settings()?;
+    settings.simulate = args.simulate;
+    if settings.backends.result_store == ResultStoreBackend::Postgres {
+        migrate(&settings).await?;
+    }
+    serve(settings, Stages::all(), "dev").await
+}
+
+async fn run(args: RunArgs) -> anyhow::Result<()> {
+    serve(args.serve.settings()?, args.stages, "run").await
+}
+
+async fn serve(settings: Settings, stages: Stages, face: &str) -> anyhow::Result<()> {
+    tracing::debug!(?settings, ?stages, "settings");
     let shutdown = CancellationToken::new();
     cancel_on_signal(shutdown.clone());
-    let app = Application::build_dev(&settings, shutdown).await?;
-    tracing::info!(data_dir = %settings.data_dir.display(), "tributary dev is running");
+    let app = Application::build(&settings, stages, shutdown).await?;
+    tracing::info!(?stages, backends = ?settings.backends, "tributary {face} is running");
     println!(
-        "Tributary dev: dashboard at {}  (POST readings to {}api/telemetry)",
+        "Tributary {face}: dashboard at {}  (POST readings to {}api/telemetry)",
         app.url(),
         app.url()
     );
     app.run_until_stopped().await
+}
+
+async fn migrate(settings: &Settings) -> anyhow::Result<()> {
+    let store = tributary_postgres::PgResultStore::connect(&settings.postgres, None).await?;
+    store.migrate().await.context("migrating PostgreSQL")?;
+    tracing::info!("PostgreSQL schema is up to date");
+    Ok(())
 }
 
 fn init_logging(format: LogFormat) {

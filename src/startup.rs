@@ -1,24 +1,22 @@
-//! Start-up: `Application::build_dev` opens the embedded stores and binds the listener;
-//! `run_until_stopped` serves HTTP and runs the in-process triggers until the token is cancelled,
-//! then drains: HTTP stops accepting, triggers finish the batch in hand, all within a deadline.
+//! Start-up: `Application::build` opens the adapters the chosen stages need (embedded or real, by
+//! settings) and binds the listener; `run_until_stopped` serves HTTP and runs the stage triggers until
+//! the token is cancelled, then drains: HTTP stops accepting, triggers finish the batch in hand.
+
+mod wiring;
 
 use crate::app::app;
 use crate::settings::Settings;
-use crate::state::{system_clock, AppState};
-use crate::telemetry::Telemetry;
-use crate::triggers::analyze::AnalyzeTrigger;
-use crate::triggers::process::ProcessTrigger;
+use crate::state::AppState;
 use anyhow::Context;
-use std::sync::Arc;
+use futures::future::BoxFuture;
 use std::time::Duration;
 use tokio::net::TcpListener;
-use tokio::sync::Notify;
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
-use tributary_core::analyze::Analyzer;
-use tributary_embedded::{BroadcastLiveFeed, EmbeddedStorage, MemoryLatestCache};
 
-/// How long shutdown waits for HTTP and the triggers to finish.
+pub use wiring::Stages;
+
+/// How long shutdown waits for HTTP and the triggers to finish (KEDA's grace period is longer).
 pub const DRAIN_DEADLINE: Duration = Duration::from_secs(10);
 /// Name of the change feed analyze checkpoints under.
 pub const ANALYZE_FEED: &str = "analyze";
@@ -26,68 +24,42 @@ pub const ANALYZE_FEED: &str = "analyze";
 pub struct Application {
     listener: TcpListener,
     state: AppState,
-    analyze: AnalyzeTrigger,
-    process: ProcessTrigger,
-    simulate: Option<usize>,
+    triggers: Vec<BoxFuture<'static, ()>>,
+    shutdown: CancellationToken,
 }
 
 impl Application {
-    /// The dev face: every stage in this process on embedded storage under `settings.data_dir`.
+    /// The dev face: every stage in this process, on the backends the settings name (embedded by default).
     pub async fn build_dev(
         settings: &Settings,
         shutdown: CancellationToken,
     ) -> anyhow::Result<Self> {
-        let storage = EmbeddedStorage::open(&settings.data_dir)
+        Self::build(settings, Stages::all(), shutdown).await
+    }
+
+    /// The native face: the chosen stages, on the backends the settings name.
+    pub async fn build(
+        settings: &Settings,
+        stages: Stages,
+        shutdown: CancellationToken,
+    ) -> anyhow::Result<Self> {
+        let (state, mut triggers) = wiring::wire(settings, stages, shutdown.clone()).await?;
+        let listener = TcpListener::bind((settings.http.host, settings.http.port))
             .await
-            .with_context(|| {
-                format!("opening the data directory {}", settings.data_dir.display())
-            })?;
-        let readings = Arc::new(storage.readings);
-        let events = Arc::new(storage.events);
-        let results = Arc::new(storage.results);
-        let cache = Arc::new(MemoryLatestCache::default());
-        let live = Arc::new(BroadcastLiveFeed::default());
-        let telemetry = Arc::new(Telemetry::default());
-        let stored = Arc::new(Notify::new());
-        let published = Arc::new(Notify::new());
-        let listener = TcpListener::bind((settings.host, settings.port))
-            .await
-            .with_context(|| format!("binding {}:{}", settings.host, settings.port))?;
-        let analyze = AnalyzeTrigger {
-            analyzer: Analyzer::new(ANALYZE_FEED, settings.detector, settings.analyze_batch),
-            store: readings.clone(),
-            checkpoints: Arc::new(storage.checkpoints),
-            log: events.clone(),
-            telemetry: telemetry.clone(),
-            wake: stored.clone(),
-            published: published.clone(),
-        };
-        let process = ProcessTrigger {
-            log: events,
-            results: results.clone(),
-            cache: cache.clone(),
-            live: live.clone(),
-            telemetry: telemetry.clone(),
-            max_batch: settings.process_batch,
-            wake: published,
-        };
-        let state = AppState {
-            readings,
-            results,
-            cache,
-            live,
-            limits: settings.limits,
-            telemetry,
-            clock: system_clock(),
-            stored,
-            shutdown,
-        };
+            .with_context(|| format!("binding {}:{}", settings.http.host, settings.http.port))?;
+        if let Some(devices) = settings.simulate {
+            let target = format!("http://{}", listener.local_addr()?);
+            triggers.push(Box::pin(crate::simulate::feed_simple(
+                target,
+                devices,
+                shutdown.clone(),
+            )));
+        }
         Ok(Self {
             listener,
             state,
-            analyze,
-            process,
-            simulate: settings.simulate,
+            triggers,
+            shutdown,
         })
     }
 
@@ -109,20 +81,12 @@ impl Application {
     }
 
     pub async fn run_until_stopped(self) -> anyhow::Result<()> {
-        let shutdown = self.state.shutdown.clone();
         let mut tasks = JoinSet::new();
-        tasks.spawn(self.analyze.run(shutdown.clone()));
-        tasks.spawn(self.process.run(shutdown.clone()));
-        if let Some(devices) = self.simulate {
-            let target = format!("http://{}", self.listener.local_addr()?);
-            tasks.spawn(crate::simulate::feed_simple(
-                target,
-                devices,
-                shutdown.clone(),
-            ));
+        for trigger in self.triggers {
+            tasks.spawn(trigger);
         }
         let server = axum::serve(self.listener, app(self.state))
-            .with_graceful_shutdown(shutdown.clone().cancelled_owned());
+            .with_graceful_shutdown(self.shutdown.clone().cancelled_owned());
         let served = server.await.context("serving HTTP");
         let drained = tokio::time::timeout(DRAIN_DEADLINE, async {
             while tasks.join_next().await.is_some() {}

@@ -1,5 +1,6 @@
-//! What every HTTP function gets: the ports as trait objects, limits, telemetry, the clock and the
-//! shutdown token. Built once by start-up; nothing here reads configuration itself.
+//! What the HTTP functions get, split by role so a replica builds only what its stages need: ingest
+//! functions get `IngestState`, query functions `QueryState`; `/metrics` the telemetry. Built once by
+//! start-up; nothing here reads configuration itself.
 
 use crate::telemetry::Telemetry;
 use std::sync::Arc;
@@ -17,15 +18,29 @@ pub fn system_clock() -> Clock {
 }
 
 #[derive(Clone)]
-pub struct AppState {
+pub struct IngestState {
     pub readings: Arc<dyn ReadingStore>,
-    pub results: Arc<dyn ResultStore>,
-    pub cache: Arc<dyn LatestCache>,
-    pub live: Arc<dyn LiveFeed>,
     pub limits: IngestLimits,
     pub telemetry: Arc<Telemetry>,
     pub clock: Clock,
     /// Signalled after readings are stored, so an in-process analyze wakes at once instead of polling.
     pub stored: Arc<Notify>,
+}
+
+#[derive(Clone)]
+pub struct QueryState {
+    pub results: Arc<dyn ResultStore>,
+    pub cache: Arc<dyn LatestCache>,
+    pub live: Arc<dyn LiveFeed>,
+    pub clock: Clock,
+    /// Ends live streams on shutdown so draining never waits on a listener.
     pub shutdown: CancellationToken,
+}
+
+/// Everything the HTTP app serves; absent parts are stages this replica does not run.
+#[derive(Clone)]
+pub struct AppState {
+    pub ingest: Option<IngestState>,
+    pub query: Option<QueryState>,
+    pub telemetry: Arc<Telemetry>,
 }

@@ -2,7 +2,7 @@
 
 use super::params;
 use crate::http_error::ApiError;
-use crate::state::AppState;
+use crate::state::QueryState;
 use axum::extract::rejection::QueryRejection;
 use axum::extract::{Query, State};
 use axum::routing::get;
@@ -13,7 +13,7 @@ use serde_json::{json, Value};
 pub const ROUTE: &str = "/api/anomalies";
 const DAY_MS: i64 = 24 * 60 * 60 * 1000;
 
-pub fn router() -> Router<AppState> {
+pub fn router() -> Router<QueryState> {
     Router::new().route(ROUTE, get(handle))
 }
 
@@ -24,7 +24,7 @@ struct AnomaliesQuery {
 }
 
 async fn handle(
-    State(state): State<AppState>,
+    State(state): State<QueryState>,
     query: Result<Query<AnomaliesQuery>, QueryRejection>,
 ) -> Result<Json<Value>, ApiError> {
     let Query(q) = query.map_err(|e| ApiError::BadRequest(e.body_text()))?;

@@ -2,7 +2,7 @@
 
 use super::params;
 use crate::http_error::ApiError;
-use crate::state::AppState;
+use crate::state::QueryState;
 use axum::extract::{Path, State};
 use axum::routing::get;
 use axum::{Json, Router};
@@ -10,12 +10,12 @@ use tributary_core::process::DeviceLatest;
 
 pub const ROUTE: &str = "/api/devices/{id}/latest";
 
-pub fn router() -> Router<AppState> {
+pub fn router() -> Router<QueryState> {
     Router::new().route(ROUTE, get(handle))
 }
 
 async fn handle(
-    State(state): State<AppState>,
+    State(state): State<QueryState>,
     Path(id): Path<String>,
 ) -> Result<Json<DeviceLatest>, ApiError> {
     let id = params::device_id(&id)?;

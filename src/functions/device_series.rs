@@ -3,7 +3,7 @@
 
 use super::params;
 use crate::http_error::ApiError;
-use crate::state::AppState;
+use crate::state::QueryState;
 use axum::extract::rejection::QueryRejection;
 use axum::extract::{Path, Query, State};
 use axum::routing::get;
@@ -17,7 +17,7 @@ pub const ROUTE: &str = "/api/devices/{id}/series";
 pub const MAX_POINTS: i64 = 10_000;
 const HOUR_MS: i64 = 60 * 60 * 1000;
 
-pub fn router() -> Router<AppState> {
+pub fn router() -> Router<QueryState> {
     Router::new().route(ROUTE, get(handle))
 }
 
@@ -41,7 +41,7 @@ struct SeriesBody {
 }
 
 async fn handle(
-    State(state): State<AppState>,
+    State(state): State<QueryState>,
     Path(id): Path<String>,
     query: Result<Query<SeriesQuery>, QueryRejection>,
 ) -> Result<Json<SeriesBody>, ApiError> {

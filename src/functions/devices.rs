@@ -1,7 +1,7 @@
 //! `GET /api/devices` (function Devices): every device with its last-seen time and latest metrics.
 
 use crate::http_error::ApiError;
-use crate::state::AppState;
+use crate::state::QueryState;
 use axum::extract::State;
 use axum::routing::get;
 use axum::{Json, Router};
@@ -10,7 +10,7 @@ use tributary_core::process::DeviceLatest;
 
 pub const ROUTE: &str = "/api/devices";
 
-pub fn router() -> Router<AppState> {
+pub fn router() -> Router<QueryState> {
     Router::new().route(ROUTE, get(handle))
 }
 
@@ -19,7 +19,7 @@ struct DevicesBody {
     devices: Vec<DeviceLatest>,
 }
 
-async fn handle(State(state): State<AppState>) -> Result<Json<DevicesBody>, ApiError> {
+async fn handle(State(state): State<QueryState>) -> Result<Json<DevicesBody>, ApiError> {
     let devices = state.results.devices().await?;
     Ok(Json(DevicesBody { devices }))
 }

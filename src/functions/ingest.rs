@@ -2,7 +2,7 @@
 //! the core's ingest stage, and answer 202 once the accepted readings are durably stored.
 
 use crate::http_error::ApiError;
-use crate::state::AppState;
+use crate::state::IngestState;
 use axum::body::{to_bytes, Body, Bytes};
 use axum::extract::{DefaultBodyLimit, State};
 use axum::http::{header, HeaderMap, StatusCode};
@@ -15,13 +15,13 @@ use tributary_core::ingest::{ingest, split_body, BodyError, BodyFormat, IngestLi
 
 pub const ROUTE: &str = "/api/telemetry";
 
-pub fn router() -> Router<AppState> {
+pub fn router() -> Router<IngestState> {
     // The body limit is enforced below, with a JSON error, for compressed and decompressed sizes.
     Router::new().route(ROUTE, post(handle).layer(DefaultBodyLimit::disable()))
 }
 
 async fn handle(
-    State(state): State<AppState>,
+    State(state): State<IngestState>,
     headers: HeaderMap,
     body: Body,
 ) -> Result<Response, ApiError> {

@@ -3,7 +3,7 @@
 
 use super::params;
 use crate::http_error::ApiError;
-use crate::state::AppState;
+use crate::state::QueryState;
 use axum::extract::rejection::QueryRejection;
 use axum::extract::{Query, State};
 use axum::response::sse::{Event, KeepAlive, Sse};
@@ -16,7 +16,7 @@ use std::time::Duration;
 
 pub const ROUTE: &str = "/api/stream";
 
-pub fn router() -> Router<AppState> {
+pub fn router() -> Router<QueryState> {
     Router::new().route(ROUTE, get(handle))
 }
 
@@ -26,7 +26,7 @@ struct StreamQuery {
 }
 
 async fn handle(
-    State(state): State<AppState>,
+    State(state): State<QueryState>,
     query: Result<Query<StreamQuery>, QueryRejection>,
 ) -> Result<Sse<impl Stream<Item = Result<Event, Infallible>>>, ApiError> {
     let Query(q) = query.map_err(|e| ApiError::BadRequest(e.body_text()))?;

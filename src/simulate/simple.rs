@@ -1,6 +1,6 @@
 //! `tributary dev --simulate N`: a few simple devices POSTing one reading each per second, with a
-//! rare temperature spike, so the dashboard shows something at once. (The full fleet simulator with
-//! truth files is `tributary simulate`, another issue.)
+//! rare temperature spike, so the dashboard shows something at once. No truth file, no faults: the
+//! full fleet simulator is [`super::run`] (`tributary simulate`).
 
 use std::time::Duration;
 use tokio_util::sync::CancellationToken;

@@ -28,12 +28,13 @@ impl Drop for TestApp {
     }
 }
 
-fn settings(dir: &Path) -> Settings {
-    Settings {
-        port: 0,
+pub fn settings(dir: &Path) -> Settings {
+    let mut settings = Settings {
         data_dir: dir.to_path_buf(),
         ..Settings::default()
-    }
+    };
+    settings.http.port = 0;
+    settings
 }
 
 /// Starts the dev face (HTTP + analyze + process) on a fresh data directory.

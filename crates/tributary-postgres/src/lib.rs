@@ -1,0 +1,62 @@
+//! The PostgreSQL result store: exactly-once application of consumed batches (positions, reading
+//! identities and aggregates in one transaction, every write a batched `UNNEST` statement), and the
+//! reads behind the query API. SQL lives only in this crate; schema in the repository's `migrations/`.
+
+mod apply;
+mod connect;
+mod read;
+
+pub use connect::{PgSettings, TokenSource};
+
+use sqlx::PgPool;
+use tributary_core::PortError;
+
+const BACKEND: &str = "PostgreSQL";
+
+/// The schema migrations (`migrations/` at the repository root), run by `tributary migrate`.
+pub static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("../../migrations");
+
+pub struct PgResultStore {
+    pool: PgPool,
+}
+
+impl PgResultStore {
+    pub fn new(pool: PgPool) -> Self {
+        Self { pool }
+    }
+
+    pub fn pool(&self) -> &PgPool {
+        &self.pool
+    }
+
+    /// Brings the schema up to date (idempotent; safe to run from several replicas at once).
+    pub async fn migrate(&self) -> Result<(), PortError> {
+        MIGRATOR
+            .run(&self.pool)
+            .await
+            .map_err(|e| PortError::failed(BACKEND, format!("migrating: {e}")))
+    }
+}
+
+/// Maps a sqlx error onto the port error: connection-level trouble and serialization conflicts are
+/// retryable; anything the database refused on its merits is not.
+pub(crate) fn error(e: sqlx::Error) -> PortError {
+    match &e {
+        sqlx::Error::Io(_)
+        | sqlx::Error::Tls(_)
+        | sqlx::Error::PoolTimedOut
+        | sqlx::Error::PoolClosed
+        | sqlx::Error::WorkerCrashed
+        | sqlx::Error::Protocol(_) => PortError::unavailable(BACKEND, e),
+        sqlx::Error::Database(db) => match db.code().as_deref() {
+            // serialization_failure, deadlock_detected, admin/crash shutdown, cannot_connect_now,
+            // too_many_connections, and the connection-exception class (08xxx).
+            Some("40001" | "40P01" | "57P01" | "57P02" | "57P03" | "53300") => {
+                PortError::unavailable(BACKEND, e)
+            }
+            Some(code) if code.starts_with("08") => PortError::unavailable(BACKEND, e),
+            _ => PortError::failed(BACKEND, e),
+        },
+        _ => PortError::failed(BACKEND, e),
+    }
+}

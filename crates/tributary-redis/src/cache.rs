@@ -1,0 +1,108 @@
+//! `LatestCache` on Redis. Each metric's field holds `<ts>|<json>`; the merge script keeps a value only
+//! if its event time is later than the stored one, so out-of-order and replayed updates are harmless.
+
+use crate::keys::{Keys, LAST_SEEN_FIELD};
+use crate::{client, error, RedisSettings};
+use async_trait::async_trait;
+use redis::aio::ConnectionManager;
+use std::collections::{BTreeMap, HashMap};
+use tributary_core::ports::LatestCache;
+use tributary_core::process::{DeviceLatest, LatestValue};
+use tributary_core::{DeviceId, MetricName, PortError, Timestamp};
+
+/// KEYS[1] latest hash; ARGV: ttl ms, lastSeen ms, then (metric, ts, json) triples.
+const MERGE: &str = r#"
+local seen = redis.call('HGET', KEYS[1], '~lastSeen')
+if (not seen) or tonumber(ARGV[2]) > tonumber(seen) then redis.call('HSET', KEYS[1], '~lastSeen', ARGV[2]) end
+for i = 3, #ARGV, 3 do
+  local old = redis.call('HGET', KEYS[1], ARGV[i])
+  local newer = true
+  if old then
+    local sep = string.find(old, '|', 1, true)
+    newer = tonumber(ARGV[i + 1]) > tonumber(string.sub(old, 1, sep - 1))
+  end
+  if newer then redis.call('HSET', KEYS[1], ARGV[i], ARGV[i + 1] .. '|' .. ARGV[i + 2]) end
+end
+redis.call('PEXPIRE', KEYS[1], ARGV[1])
+return 1
+"#;
+
+pub struct RedisLatestCache {
+    connection: ConnectionManager,
+    keys: Keys,
+    ttl_ms: u64,
+}
+
+impl RedisLatestCache {
+    pub async fn connect(settings: &RedisSettings) -> Result<Self, PortError> {
+        let connection = ConnectionManager::new(client(settings)?)
+            .await
+            .map_err(error)?;
+        Ok(Self {
+            connection,
+            keys: Keys::new(&settings.prefix),
+            ttl_ms: settings.ttl_secs * 1000,
+        })
+    }
+}
+
+#[async_trait]
+impl LatestCache for RedisLatestCache {
+    #[tracing::instrument(skip_all, fields(devices = latest.len()), err)]
+    async fn merge(&self, latest: &[DeviceLatest]) -> Result<(), PortError> {
+        if latest.is_empty() {
+            return Ok(());
+        }
+        let mut pipe = redis::pipe();
+        for device in latest {
+            let cmd = pipe
+                .cmd("EVAL")
+                .arg(MERGE)
+                .arg(1)
+                .arg(self.keys.latest(&device.device_id))
+                .arg(self.ttl_ms)
+                .arg(device.last_seen.millis());
+            for (metric, value) in &device.metrics {
+                let json = serde_json::to_string(value)
+                    .map_err(|e| PortError::failed(crate::BACKEND, e))?;
+                cmd.arg(metric.as_str()).arg(value.ts.millis()).arg(json);
+            }
+            cmd.ignore();
+        }
+        let mut connection = self.connection.clone();
+        pipe.query_async::<()>(&mut connection).await.map_err(error)
+    }
+
+    async fn get(&self, id: &DeviceId) -> Result<Option<DeviceLatest>, PortError> {
+        let mut connection = self.connection.clone();
+        let fields: HashMap<String, String> = redis::cmd("HGETALL")
+            .arg(self.keys.latest(id))
+            .query_async(&mut connection)
+            .await
+            .map_err(error)?;
+        let Some(seen) = fields
+            .get(LAST_SEEN_FIELD)
+            .and_then(|s| s.parse::<i64>().ok())
+        else {
+            return Ok(None);
+        };
+        let mut metrics = BTreeMap::new();
+        for (field, stored) in &fields {
+            if field == LAST_SEEN_FIELD {
+                continue;
+            }
+            let (Ok(metric), Some((_, json))) = (MetricName::parse(field), stored.split_once('|'))
+            else {
+                continue;
+            };
+            if let Ok(value) = serde_json::from_str::<LatestValue>(json) {
+                metrics.insert(metric, value);
+            }
+        }
+        Ok(Some(DeviceLatest {
+            device_id: id.clone(),
+            last_seen: Timestamp::from_millis(seen),
+            metrics,
+        }))
+    }
+}

@@ -1,0 +1,110 @@
+//! `LiveFeed` on Redis pub/sub, so `/api/stream` on any replica sees what process did on any other.
+//! One subscription per process feeds a local broadcast; it reconnects by itself if Redis goes away.
+//! Publishing also keeps the list of recent anomalies.
+
+use crate::keys::Keys;
+use crate::{client, error, RedisSettings};
+use async_trait::async_trait;
+use futures::stream::{BoxStream, StreamExt};
+use redis::aio::ConnectionManager;
+use std::time::Duration;
+use tokio::sync::broadcast;
+use tokio_stream::wrappers::BroadcastStream;
+use tributary_core::ports::LiveFeed;
+use tributary_core::process::anomalies_in;
+use tributary_core::{PortError, ScoredReading};
+
+pub struct RedisLiveFeed {
+    connection: ConnectionManager,
+    keys: Keys,
+    recent_anomalies: usize,
+    local: broadcast::Sender<ScoredReading>,
+}
+
+impl RedisLiveFeed {
+    pub async fn connect(settings: &RedisSettings) -> Result<Self, PortError> {
+        let client = client(settings)?;
+        let connection = ConnectionManager::new(client.clone())
+            .await
+            .map_err(error)?;
+        let keys = Keys::new(&settings.prefix);
+        let (local, _) = broadcast::channel(4096);
+        tokio::spawn(relay(client, keys.live_channel(), local.downgrade()));
+        Ok(Self {
+            connection,
+            keys,
+            recent_anomalies: settings.recent_anomalies,
+            local,
+        })
+    }
+}
+
+/// Forwards the channel into the local broadcast; stops once the feed is dropped.
+async fn relay(
+    client: redis::Client,
+    channel: String,
+    local: broadcast::WeakSender<ScoredReading>,
+) {
+    while local.upgrade().is_some() {
+        match client.get_async_pubsub().await {
+            Ok(mut pubsub) => {
+                if let Err(e) = pubsub.subscribe(&channel).await {
+                    tracing::warn!(error = %e, "live feed subscription failed");
+                } else {
+                    let mut messages = pubsub.on_message();
+                    while let Some(message) = messages.next().await {
+                        let Ok(payload) = message.get_payload::<String>() else {
+                            continue;
+                        };
+                        let Some(sender) = local.upgrade() else {
+                            return;
+                        };
+                        if let Ok(reading) = serde_json::from_str::<ScoredReading>(&payload) {
+                            let _ = sender.send(reading);
+                        }
+                    }
+                }
+            }
+            Err(e) => tracing::warn!(error = %e, "live feed cannot reach Redis; retrying"),
+        }
+        tokio::time::sleep(Duration::from_secs(1)).await;
+    }
+}
+
+#[async_trait]
+impl LiveFeed for RedisLiveFeed {
+    async fn publish(&self, readings: &[ScoredReading]) -> Result<(), PortError> {
+        if readings.is_empty() {
+            return Ok(());
+        }
+        let channel = self.keys.live_channel();
+        let mut pipe = redis::pipe();
+        for r in readings {
+            let json =
+                serde_json::to_string(r).map_err(|e| PortError::failed(crate::BACKEND, e))?;
+            pipe.cmd("PUBLISH").arg(&channel).arg(json).ignore();
+        }
+        let anomalies = anomalies_in(readings);
+        if !anomalies.is_empty() {
+            let list = self.keys.anomalies();
+            for a in &anomalies {
+                let json =
+                    serde_json::to_string(a).map_err(|e| PortError::failed(crate::BACKEND, e))?;
+                pipe.cmd("LPUSH").arg(&list).arg(json).ignore();
+            }
+            pipe.cmd("LTRIM")
+                .arg(&list)
+                .arg(0)
+                .arg(self.recent_anomalies.saturating_sub(1))
+                .ignore();
+        }
+        let mut connection = self.connection.clone();
+        pipe.query_async::<()>(&mut connection).await.map_err(error)
+    }
+
+    fn subscribe(&self) -> BoxStream<'static, ScoredReading> {
+        BroadcastStream::new(self.local.subscribe())
+            .filter_map(|r| async move { r.ok() })
+            .boxed()
+    }
+}
