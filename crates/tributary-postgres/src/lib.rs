@@ -6,7 +6,7 @@ mod apply;
 mod connect;
 mod read;
 
-pub use connect::{PgSettings, TokenSource};
+pub use connect::{AccessToken, PgSettings, TokenSource};
 
 use sqlx::PgPool;
 use tributary_core::PortError;

@@ -10,38 +10,14 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 use tributary_core::analyze::{score, Analyzer, DetectorConfig, DeviceState, MetricStats};
 use tributary_core::ports::{
-    Anomaly, Applied, CheckpointStore, Continuation, EventLog, Inserted, LatestCache, LiveFeed,
-    ReadingStore, ResultStore,
+    CheckpointStore, Continuation, EventLog, Inserted, LatestCache, LiveFeed, ReadingStore,
 };
-use tributary_core::process::{aggregate, ConsumedBatch, DeviceLatest, LogPosition, WINDOW_MS};
-use tributary_core::{
-    DeviceId, MetricName, PortError, Reading, ReadingId, ScoredReading, ScoredValue, Timestamp,
-};
+use tributary_core::process::DeviceLatest;
+use tributary_core::{DeviceId, PortError, Reading, ReadingId, ScoredReading};
 use tributary_embedded::{
     BroadcastLiveFeed, EmbeddedStorage, MemoryLatestCache, SqliteCheckpointStore, PARTITION,
 };
-
-type TestResult = Result<(), PortError>;
-
-/// A whole minute, so `T0 + k * WINDOW_MS` starts window `k`.
-const T0: i64 = 1_764_000_000_000;
-const CONSUMER: &str = "process";
-
-fn device(id: &str) -> DeviceId {
-    DeviceId::parse(id).expect("valid device id")
-}
-
-fn metric(name: &str) -> MetricName {
-    MetricName::parse(name).expect("valid metric name")
-}
-
-fn rid(id: &str) -> ReadingId {
-    ReadingId::parse(id).expect("valid reading id")
-}
-
-fn at(ms: i64) -> Timestamp {
-    Timestamp::from_millis(ms)
-}
+use tributary_testkit::{at, device, metric, rid, scored, TestResult, T0};
 
 fn reading(dev: &str, id: &str, ts: i64, metrics: &[(&str, f64)]) -> Reading {
     Reading {
@@ -50,30 +26,6 @@ fn reading(dev: &str, id: &str, ts: i64, metrics: &[(&str, f64)]) -> Reading {
         ts: at(ts),
         seq: None,
         metrics: metrics.iter().map(|(m, v)| (metric(m), *v)).collect(),
-        tags: Default::default(),
-        received_at: at(ts + 500),
-    }
-}
-
-/// A scored reading; anomalous metrics score 6, the others 0.5.
-fn scored(dev: &str, id: &str, ts: i64, metrics: &[(&str, f64, bool)]) -> ScoredReading {
-    ScoredReading {
-        device_id: device(dev),
-        id: rid(id),
-        ts: at(ts),
-        seq: None,
-        metrics: metrics
-            .iter()
-            .map(|(m, value, anomaly)| {
-                let score = if *anomaly { 6.0 } else { 0.5 };
-                let v = ScoredValue {
-                    value: *value,
-                    score,
-                    anomaly: *anomaly,
-                };
-                (metric(m), v)
-            })
-            .collect(),
         tags: Default::default(),
         received_at: at(ts + 500),
     }
@@ -91,15 +43,6 @@ async fn open(dir: &Path) -> Result<EmbeddedStorage, PortError> {
     EmbeddedStorage::open(dir).await
 }
 
-/// The events as one consumer would read them: `first_offset`, `first_offset + 1`, … in one partition.
-fn batch_at(partition: i32, first_offset: i64, events: &[ScoredReading]) -> ConsumedBatch {
-    let mut batch = ConsumedBatch::new(CONSUMER);
-    for (offset, event) in (first_offset..).zip(events) {
-        batch.push(LogPosition { partition, offset }, event.clone());
-    }
-    batch
-}
-
 /// Every message of the log, parsed.
 async fn logged(storage: &EmbeddedStorage) -> Result<Vec<(i64, ScoredReading)>, PortError> {
     Ok(storage
@@ -112,18 +55,6 @@ async fn logged(storage: &EmbeddedStorage) -> Result<Vec<(i64, ScoredReading)>, 
             (pos.offset, event.expect("the log holds parseable events"))
         })
         .collect())
-}
-
-/// Every stored window of a device's metric.
-async fn all_windows(
-    storage: &EmbeddedStorage,
-    dev: &DeviceId,
-    m: &MetricName,
-) -> Result<Vec<(Timestamp, tributary_core::process::WindowAggregate)>, PortError> {
-    storage
-        .results
-        .windows(dev, m, at(i64::MIN / 2), at(i64::MAX / 2))
-        .await
 }
 
 /// Five scored readings over two devices; the fourth is an anomaly.

@@ -1,0 +1,100 @@
+//! The PostgreSQL result store against the machine's PostgreSQL: the shared `ResultStore` conformance
+//! suite (each case on a fresh, migrated database from `#[sqlx::test]`), its SQL merge rules against
+//! the core's, outages, and the Entra token plumbing with a fake credential.
+
+use sqlx::PgPool;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, SystemTime};
+use tributary_core::ports::ResultStore;
+use tributary_postgres::{PgResultStore, PgSettings, TokenSource};
+use tributary_testkit::TestResult;
+
+macro_rules! conformance {
+    ($($case:ident),* $(,)?) => {$(
+        #[sqlx::test(migrator = "tributary_postgres::MIGRATOR")]
+        async fn $case(pool: PgPool) -> TestResult {
+            tributary_testkit::result_store::$case(&PgResultStore::new(pool)).await
+        }
+    )*};
+}
+
+conformance!(
+    applies_each_reading_exactly_once,
+    late_readings_merge_into_their_old_window,
+    devices_and_anomalies_reflect_fresh_readings,
+    an_empty_batch_changes_nothing,
+    one_batch_spanning_many_devices_and_windows_is_applied_whole,
+    any_batching_with_redeliveries_and_republishes_gives_the_core_aggregate,
+    concurrent_applies_of_the_same_batch_count_it_once,
+);
+
+/// Hands out `token-1`, `token-2`, … each expiring almost at once, and counts the calls.
+struct FakeCredential {
+    calls: AtomicUsize,
+}
+
+#[async_trait::async_trait]
+impl TokenSource for FakeCredential {
+    async fn token(&self) -> Result<tributary_postgres::AccessToken, String> {
+        let n = self.calls.fetch_add(1, Ordering::SeqCst) + 1;
+        Ok(tributary_postgres::AccessToken {
+            secret: format!("token-{n}").into(),
+            // Expires within the refresh margin, so the refresher renews it right away.
+            expires_at: SystemTime::now() + Duration::from_secs(1),
+        })
+    }
+}
+
+#[sqlx::test(migrator = "tributary_postgres::MIGRATOR")]
+async fn an_entra_token_is_used_as_the_password_and_refreshed_before_it_expires(
+    pool: PgPool,
+) -> TestResult {
+    // The machine's PostgreSQL trusts local connections, so any password works; what is tested is
+    // that a token is fetched at start, renewed in the background, and the pool keeps working.
+    let options = pool.connect_options();
+    let url = format!(
+        "postgres://postgres@{}:{}/{}",
+        options.get_host(),
+        options.get_port(),
+        options.get_database().unwrap_or("postgres")
+    );
+    let settings = PgSettings {
+        url: url.into(),
+        ..PgSettings::default()
+    };
+    let credential = Arc::new(FakeCredential {
+        calls: AtomicUsize::new(0),
+    });
+    let store = PgResultStore::connect(&settings, Some(credential.clone())).await?;
+    assert_eq!(
+        credential.calls.load(Ordering::SeqCst),
+        1,
+        "a token is fetched before connecting"
+    );
+    tokio::time::sleep(Duration::from_millis(400)).await;
+    assert!(
+        credential.calls.load(Ordering::SeqCst) >= 3,
+        "the token is refreshed in the background"
+    );
+    assert!(
+        store.positions("anyone").await?.is_empty(),
+        "the pool still serves queries"
+    );
+    Ok(())
+}
+
+#[tokio::test]
+async fn an_unreachable_database_is_a_retryable_error() {
+    // Nothing listens on port 9 (discard) on loopback: the connection is refused.
+    let settings = PgSettings {
+        url: "postgres://postgres@127.0.0.1:9/none".to_owned().into(),
+        acquire_timeout_secs: 1,
+        ..PgSettings::default()
+    };
+    let store = PgResultStore::connect(&settings, None)
+        .await
+        .expect("connects lazily");
+    let err = store.positions("c").await.expect_err("no database there");
+    assert!(err.is_retryable(), "{err}");
+}
