@@ -1,0 +1,173 @@
+//! The Redis adapters against the machine's Redis: the cache merges by event time, expires, and
+//! refills after a flush; the live feed crosses "processes" (two feeds on one channel) and keeps
+//! recent anomalies. Each test uses its own key prefix.
+
+use futures::StreamExt;
+use std::time::Duration;
+use tributary_core::ports::{LatestCache, LiveFeed};
+use tributary_core::process::DeviceLatest;
+use tributary_redis::{Keys, RedisLatestCache, RedisLiveFeed, RedisSettings};
+use tributary_testkit::{device, metric, scored, T0};
+
+fn settings(test: &str, db: u8) -> RedisSettings {
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.subsec_nanos())
+        .unwrap_or(0);
+    RedisSettings {
+        url: format!("redis://127.0.0.1:6379/{db}").into(),
+        prefix: format!("tributary-test:{test}:{nanos}"),
+        // Test keys clean themselves up.
+        ttl_secs: 300,
+        ..RedisSettings::default()
+    }
+}
+
+fn latest(dev: &str, ts: i64, temp: f64) -> DeviceLatest {
+    DeviceLatest::from_reading(&scored(dev, "r", ts, &[("temp", temp, false)]))
+}
+
+async fn raw(db: u8) -> redis::aio::MultiplexedConnection {
+    redis::Client::open(format!("redis://127.0.0.1:6379/{db}"))
+        .expect("url")
+        .get_multiplexed_async_connection()
+        .await
+        .expect("Redis is running")
+}
+
+#[tokio::test]
+async fn the_cache_keeps_the_latest_value_by_event_time() {
+    let cache = RedisLatestCache::connect(&settings("merge", 0))
+        .await
+        .expect("connect");
+    let pump = device("pump-1");
+    assert_eq!(cache.get(&pump).await.expect("get"), None);
+
+    cache
+        .merge(&[latest("pump-1", T0 + 10_000, 1.0)])
+        .await
+        .expect("merge");
+    // An older value arriving later does not replace the newer one.
+    let mut older = latest("pump-1", T0 + 5_000, 9.0);
+    older
+        .metrics
+        .insert(metric("hum"), older.metrics[&metric("temp")]);
+    cache.merge(&[older]).await.expect("merge");
+    let got = cache.get(&pump).await.expect("get").expect("cached");
+    assert_eq!(got.metrics[&metric("temp")].value, 1.0);
+    assert_eq!(
+        got.metrics[&metric("hum")].value,
+        9.0,
+        "a metric seen only in the older reading is kept"
+    );
+    assert_eq!(got.last_seen.millis(), T0 + 10_000);
+
+    cache
+        .merge(&[
+            latest("pump-1", T0 + 20_000, 3.0),
+            latest("pump-2", T0, 4.0),
+        ])
+        .await
+        .expect("merge");
+    let got = cache.get(&pump).await.expect("get").expect("cached");
+    assert_eq!(
+        (got.metrics[&metric("temp")].value, got.last_seen.millis()),
+        (3.0, T0 + 20_000)
+    );
+    assert_eq!(
+        cache
+            .get(&device("pump-2"))
+            .await
+            .expect("get")
+            .expect("cached")
+            .metrics
+            .len(),
+        1
+    );
+}
+
+#[tokio::test]
+async fn cached_state_expires_after_its_ttl() {
+    let mut s = settings("ttl", 0);
+    s.ttl_secs = 60;
+    let cache = RedisLatestCache::connect(&s).await.expect("connect");
+    cache
+        .merge(&[latest("pump-9", T0, 1.0)])
+        .await
+        .expect("merge");
+    let ttl: i64 = redis::cmd("PTTL")
+        .arg(Keys::new(&s.prefix).latest(&device("pump-9")))
+        .query_async(&mut raw(0).await)
+        .await
+        .expect("PTTL");
+    assert!((1..=60_000).contains(&ttl), "ttl {ttl}");
+}
+
+#[tokio::test]
+async fn after_a_flush_the_cache_refills_from_new_readings() {
+    // Database 13 is this test's own, so FLUSHDB cannot disturb tests running alongside.
+    let cache = RedisLatestCache::connect(&settings("flush", 13))
+        .await
+        .expect("connect");
+    cache
+        .merge(&[latest("pump-1", T0, 1.0)])
+        .await
+        .expect("merge");
+    let _: () = redis::cmd("FLUSHDB")
+        .query_async(&mut raw(13).await)
+        .await
+        .expect("flush");
+    assert_eq!(cache.get(&device("pump-1")).await.expect("get"), None);
+    cache
+        .merge(&[latest("pump-1", T0 + 1_000, 2.0)])
+        .await
+        .expect("merge after flush");
+    let got = cache
+        .get(&device("pump-1"))
+        .await
+        .expect("get")
+        .expect("refilled");
+    assert_eq!(got.metrics[&metric("temp")].value, 2.0);
+}
+
+#[tokio::test]
+async fn live_updates_reach_subscribers_of_another_feed_and_anomalies_are_kept() {
+    let s = settings("live", 0);
+    let publisher = RedisLiveFeed::connect(&s).await.expect("connect");
+    let listener = RedisLiveFeed::connect(&s).await.expect("connect");
+    let mut updates = listener.subscribe();
+    let reading = scored(
+        "fan-1",
+        "r1",
+        T0,
+        &[("rpm", 1200.0, true), ("temp", 40.0, false)],
+    );
+    // The subscription is established asynchronously: publish until it is seen.
+    let received = tokio::time::timeout(Duration::from_secs(10), async {
+        loop {
+            publisher
+                .publish(std::slice::from_ref(&reading))
+                .await
+                .expect("publish");
+            if let Ok(Some(got)) =
+                tokio::time::timeout(Duration::from_millis(200), updates.next()).await
+            {
+                return got;
+            }
+        }
+    })
+    .await
+    .expect("a live update across feeds");
+    assert_eq!(received, reading);
+    let anomalies: Vec<String> = redis::cmd("LRANGE")
+        .arg(Keys::new(&s.prefix).anomalies())
+        .arg(0)
+        .arg(-1)
+        .query_async(&mut raw(0).await)
+        .await
+        .expect("LRANGE");
+    assert!(
+        !anomalies.is_empty() && anomalies[0].contains("\"rpm\""),
+        "{anomalies:?}"
+    );
+}
