@@ -12,6 +12,8 @@ use serde_json::{json, Value};
 
 pub const ROUTE: &str = "/api/anomalies";
 const DAY_MS: i64 = 24 * 60 * 60 * 1000;
+/// Most anomalies one request may ask for (`tributary verify` asks for this many).
+pub const MAX_LIMIT: usize = 10_000;
 
 pub fn router() -> Router<QueryState> {
     Router::new().route(ROUTE, get(handle))
@@ -33,7 +35,7 @@ async fn handle(
         q.since.as_deref(),
         (state.clock)().saturating_add_ms(-DAY_MS),
     )?;
-    let limit = params::limit(q.limit.as_deref(), 100, 1000)?;
+    let limit = params::limit(q.limit.as_deref(), 100, MAX_LIMIT)?;
     let anomalies = state.results.anomalies(since, limit).await?;
     Ok(Json(json!({ "anomalies": anomalies })))
 }

@@ -5,14 +5,11 @@
 use super::client::{post_batch, RetryPolicy};
 use super::freshness;
 use super::ledger::{Ledger, Outcome};
+use super::output::{progress_bar, progress_message, TruthWriter};
 use super::rng::Rng;
 use super::schedule::{wire, Fleet, FleetConfig, Item, Planned};
 use super::truth::{FreshnessSample, RunSummary, TruthLine};
-use crate::verify::stats::percentiles;
 use axum::body::Bytes;
-use indicatif::{ProgressBar, ProgressStyle};
-use std::fs::File;
-use std::io::{BufWriter, Write};
 use std::iter::Peekable;
 use std::path::PathBuf;
 use std::time::Duration;
@@ -107,6 +104,7 @@ pub async fn run(
     let mut in_flight: JoinSet<Done> = JoinSet::new();
     let mut samplers: JoinSet<Option<FreshnessSample>> = JoinSet::new();
     let mut freshness_ms = Vec::new();
+    let mut sent_in = Duration::ZERO;
     let mut next = take_batch(&mut fleet, cfg.batch, cfg.linger);
     loop {
         if next.is_none() && in_flight.is_empty() && samplers.is_empty() {
@@ -136,6 +134,9 @@ pub async fn run(
                     }
                 }
                 let first_sends = items.iter().filter(|i| matches!(i, Item::Reading(_))).count();
+                if first_sends > 0 {
+                    sent_in = started.elapsed();
+                }
                 bar.inc(first_sends as u64);
                 bar.set_message(progress_message(ledger.counts()));
             }
@@ -171,6 +172,7 @@ pub async fn run(
         devices: cfg.fleet.devices,
         rate: cfg.fleet.rate,
         started_at_ms,
+        sent_in_ms: sent_in.as_millis() as i64,
         elapsed_ms: started.elapsed().as_millis() as i64,
         freshness_samples: freshness_ms.len() as u64,
         ..counts
@@ -240,113 +242,4 @@ fn take_batch(fleet: &mut Peekable<Fleet>, max: usize, linger: Duration) -> Opti
         body,
         last_due_ms,
     })
-}
-
-fn progress_bar(enabled: bool, planned: u64) -> ProgressBar {
-    if !enabled {
-        return ProgressBar::hidden();
-    }
-    let bar = ProgressBar::new(planned);
-    let style = ProgressStyle::with_template(
-        "{elapsed_precise} [{bar:30}] {pos}/{len} readings, {per_sec} · {msg}",
-    )
-    .unwrap_or_else(|_| ProgressStyle::default_bar())
-    .progress_chars("=> ");
-    bar.set_style(style);
-    bar
-}
-
-fn progress_message(c: &RunSummary) -> String {
-    format!(
-        "accepted {} · duplicates {} · rejected {} · errors {} (retries {})",
-        c.accepted, c.duplicates, c.rejected, c.failed_requests, c.retries
-    )
-}
-
-/// Writes truth lines when a truth file was asked for; otherwise does nothing.
-struct TruthWriter {
-    path: PathBuf,
-    out: Option<BufWriter<File>>,
-}
-
-impl TruthWriter {
-    fn create(path: Option<PathBuf>) -> Result<Self, SimulateError> {
-        let Some(path) = path else {
-            return Ok(Self {
-                path: PathBuf::new(),
-                out: None,
-            });
-        };
-        let file = File::create(&path).map_err(|source| SimulateError::Truth {
-            path: path.clone(),
-            source,
-        })?;
-        Ok(Self {
-            path,
-            out: Some(BufWriter::new(file)),
-        })
-    }
-
-    fn fail(&self, source: std::io::Error) -> SimulateError {
-        SimulateError::Truth {
-            path: self.path.clone(),
-            source,
-        }
-    }
-
-    fn write(&mut self, line: &TruthLine) -> Result<(), SimulateError> {
-        let Some(out) = self.out.as_mut() else {
-            return Ok(());
-        };
-        let written = serde_json::to_writer(&mut *out, line)
-            .map_err(std::io::Error::from)
-            .and_then(|()| out.write_all(b"\n"));
-        written.map_err(|e| self.fail(e))
-    }
-
-    fn finish(mut self) -> Result<(), SimulateError> {
-        match self.out.take() {
-            Some(mut out) => out.flush().map_err(|e| self.fail(e)),
-            None => Ok(()),
-        }
-    }
-}
-
-impl std::fmt::Display for Simulated {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let s = &self.summary;
-        let secs = s.elapsed_ms as f64 / 1000.0;
-        writeln!(
-            f,
-            "simulated {} readings from {} devices in {secs:.1} s ({:.0} readings/s) against {}",
-            s.readings_sent,
-            s.devices,
-            s.readings_sent as f64 / secs.max(0.001),
-            s.target
-        )?;
-        writeln!(
-            f,
-            "  sent: {} resends, {} invalid copies, in {} requests ({} retries, {} failed)",
-            s.resent, s.invalid_sent, s.requests, s.retries, s.failed_requests
-        )?;
-        writeln!(
-            f,
-            "  target answered: accepted {}, duplicates {}, rejected {}",
-            s.accepted, s.duplicates, s.rejected
-        )?;
-        writeln!(
-            f,
-            "  acknowledged {} distinct readings; {} never acknowledged",
-            s.acknowledged, s.unacknowledged
-        )?;
-        writeln!(
-            f,
-            "  contract: {} invalid copies accepted, {} valid readings rejected",
-            s.invalid_accepted, s.valid_rejected
-        )?;
-        match percentiles(&self.freshness_ms) {
-            Some(p) => write!(f, "  freshness_ms (202 → visible in /latest) {p}"),
-            None => write!(f, "  freshness_ms (202 → visible in /latest) no samples"),
-        }
-    }
 }

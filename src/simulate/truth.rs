@@ -67,6 +67,8 @@ pub struct RunSummary {
     pub devices: u32,
     pub rate: f64,
     pub started_at_ms: i64,
+    /// From the start until the last request holding a first send was answered, and until the end.
+    pub sent_in_ms: i64,
     pub elapsed_ms: i64,
     /// Distinct readings sent (first sends).
     pub readings_sent: u64,

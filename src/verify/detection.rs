@@ -5,9 +5,11 @@
 //! when it falls inside an episode of its device and metric or within [`TAIL`] readings after it
 //! (the detector may react to a level shift, drift or stuck value ending). Precision counts flags;
 //! recall counts episodes: an episode is detected when at least one flag is a true positive for it.
+//! False flags on late readings are counted apart: the detector scores in arrival order, so a late
+//! reading's value (from minutes back in a daily pattern) can look far from the current mean.
 
 use crate::simulate::AnomalyKind;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashSet};
 
 /// Readings after an episode in which a flag is still credited to it.
 pub const TAIL: u64 = 5;
@@ -70,6 +72,8 @@ pub struct DetectionReport {
     pub by_kind: BTreeMap<AnomalyKind, (usize, usize)>,
     pub flags: usize,
     pub true_flags: usize,
+    /// False flags on readings the simulator sent late.
+    pub late_false_flags: usize,
     /// The anomaly list hit its limit: older flags were not seen.
     pub truncated: bool,
 }
@@ -84,8 +88,13 @@ impl DetectionReport {
     }
 }
 
-/// Scores `flags` (already limited to the truth's devices) against `episodes`.
-pub fn score(episodes: &[Episode], flags: &[Flag]) -> DetectionReport {
+/// Scores `flags` (already limited to the truth's devices) against `episodes`; `late` holds the
+/// (device, seq) of late readings.
+pub fn score(
+    episodes: &[Episode],
+    flags: &[Flag],
+    late: &HashSet<(String, u64)>,
+) -> DetectionReport {
     let mut by_series: BTreeMap<(&str, &str), Vec<usize>> = BTreeMap::new();
     for (i, e) in episodes.iter().enumerate() {
         by_series
@@ -95,6 +104,7 @@ pub fn score(episodes: &[Episode], flags: &[Flag]) -> DetectionReport {
     }
     let mut detected = vec![false; episodes.len()];
     let mut true_flags = 0;
+    let mut late_false_flags = 0;
     for flag in flags {
         let hit = by_series
             .get(&(flag.device_id.as_str(), flag.metric.as_str()))
@@ -107,6 +117,8 @@ pub fn score(episodes: &[Episode], flags: &[Flag]) -> DetectionReport {
         if let Some(i) = hit {
             true_flags += 1;
             detected[*i] = true;
+        } else if late.contains(&(flag.device_id.clone(), flag.seq)) {
+            late_false_flags += 1;
         }
     }
     let mut by_kind: BTreeMap<AnomalyKind, (usize, usize)> = BTreeMap::new();
@@ -121,6 +133,7 @@ pub fn score(episodes: &[Episode], flags: &[Flag]) -> DetectionReport {
         by_kind,
         flags: flags.len(),
         true_flags,
+        late_false_flags,
         truncated: false,
     }
 }
@@ -175,11 +188,13 @@ mod tests {
             flag("a", 30),
             flag("a", 50),
         ];
-        let r = score(&e, &flags);
+        let late = HashSet::from([("a".to_owned(), 30)]);
+        let r = score(&e, &flags, &late);
         assert_eq!(
             (r.flags, r.true_flags, r.episodes, r.detected),
             (5, 4, 3, 2)
         );
+        assert_eq!(r.late_false_flags, 1);
         assert_eq!(r.precision(), Some(0.8));
         assert_eq!(r.by_kind[&AnomalyKind::Stuck], (0, 1));
         assert_eq!(r.by_kind[&AnomalyKind::Spike], (1, 1));
@@ -187,7 +202,7 @@ mod tests {
 
     #[test]
     fn without_flags_or_episodes_the_ratios_are_undefined() {
-        let r = score(&[], &[]);
+        let r = score(&[], &[], &HashSet::new());
         assert_eq!((r.precision(), r.recall()), (None, None));
     }
 }

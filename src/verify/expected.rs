@@ -17,6 +17,8 @@ pub struct Expected {
     /// First and last window start per (device, metric): what to ask the target for.
     pub ranges: BTreeMap<(String, String), (i64, i64)>,
     pub labelled: Vec<Labelled>,
+    /// (device, seq) of the acknowledged readings sent late.
+    pub late: HashSet<(String, u64)>,
     pub freshness_ms: Vec<i64>,
     pub summary: Option<RunSummary>,
     pub readings: u64,
@@ -94,6 +96,9 @@ impl Expected {
         }
         if acknowledged {
             self.readings += 1;
+            if r.late {
+                self.late.insert((r.device_id.clone(), r.seq));
+            }
             self.first_ts = Some(self.first_ts.map_or(r.ts, |t| t.min(r.ts)));
             for (metric, kind) in r.labels {
                 self.labelled.push(Labelled {
@@ -115,7 +120,7 @@ mod tests {
 {"type":"reading","deviceId":"d","seq":2,"ts":119999,"metrics":{"t":3.0,"v":5.0},"ackedAtMs":2}
 {"type":"unacknowledged","deviceId":"d","seq":3,"ts":180000,"metrics":{"t":4.0,"v":5.0}}
 {"type":"freshness","deviceId":"d","seq":2,"ts":119999,"ackedAtMs":2,"visibleAtMs":40,"freshnessMs":38}
-{"type":"summary","target":"x","seed":1,"tag":"t","devices":1,"rate":1.0,"startedAtMs":0,"elapsedMs":1,"readingsSent":3,"resent":0,"invalidSent":0,"requests":1,"retries":0,"failedRequests":1,"accepted":2,"duplicates":0,"rejected":0,"acknowledged":2,"unacknowledged":1,"invalidAccepted":0,"validRejected":0,"freshnessSamples":1}
+{"type":"summary","target":"x","seed":1,"tag":"t","devices":1,"rate":1.0,"startedAtMs":0,"sentInMs":1,"elapsedMs":1,"readingsSent":3,"resent":0,"invalidSent":0,"requests":1,"retries":0,"failedRequests":1,"accepted":2,"duplicates":0,"rejected":0,"acknowledged":2,"unacknowledged":1,"invalidAccepted":0,"validRejected":0,"freshnessSamples":1}
 "#;
 
     #[test]

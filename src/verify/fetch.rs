@@ -12,7 +12,7 @@ use tributary_core::Timestamp;
 /// Most windows one series request may span (the API's limit).
 const MAX_WINDOWS_PER_REQUEST: i64 = 10_000;
 /// Most anomalies asked for at once (the API's limit).
-pub const ANOMALY_LIMIT: usize = 10_000;
+pub const ANOMALY_LIMIT: usize = crate::functions::anomalies::MAX_LIMIT;
 
 #[derive(Debug, thiserror::Error)]
 pub enum FetchError {

@@ -56,7 +56,7 @@ impl fmt::Display for VerifyReport {
             .collect();
         writeln!(
             f,
-            "anomaly detection: recall {} ({} of {} episodes: {}), precision {} ({} of {} flags in an episode){}",
+            "anomaly detection: recall {} ({} of {} episodes: {}), precision {} ({} of {} flags in an episode; {} false flags on late readings){}",
             percent(d.recall()),
             d.detected,
             d.episodes,
@@ -64,6 +64,7 @@ impl fmt::Display for VerifyReport {
             percent(d.precision()),
             d.true_flags,
             d.flags,
+            d.late_false_flags,
             if d.truncated { "; the anomaly list was cut at its limit" } else { "" }
         )?;
         match &self.freshness {

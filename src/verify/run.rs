@@ -90,7 +90,7 @@ pub async fn run(cfg: VerifyConfig) -> Result<VerifyReport, VerifyError> {
     let (flags, truncated) = fetch::flags(&client, target, since, &devices).await?;
     let detection = DetectionReport {
         truncated,
-        ..score(&episodes(expected.labelled), &flags)
+        ..score(&episodes(expected.labelled), &flags, &expected.late)
     };
     Ok(VerifyReport {
         windows,

@@ -6,3 +6,4 @@ mod helpers;
 mod ingest_contract;
 mod ingest_validation;
 mod pipeline;
+mod simulate_verify;
