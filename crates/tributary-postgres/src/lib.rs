@@ -3,9 +3,11 @@
 //! reads behind the query API. SQL lives only in this crate; schema in the repository's `migrations/`.
 
 mod apply;
+mod checkpoints;
 mod connect;
 mod read;
 
+pub use checkpoints::PgCheckpointStore;
 pub use connect::{AccessToken, PgSettings, TokenSource};
 
 use sqlx::PgPool;

@@ -98,3 +98,44 @@ async fn an_unreachable_database_is_a_retryable_error() {
     let err = store.positions("c").await.expect_err("no database there");
     assert!(err.is_retryable(), "{err}");
 }
+
+#[sqlx::test(migrator = "tributary_postgres::MIGRATOR")]
+async fn checkpoints_keep_the_continuation_and_exact_detector_states(pool: PgPool) -> TestResult {
+    use tributary_core::analyze::{DetectorConfig, DeviceState, MetricStats};
+    use tributary_core::ports::{CheckpointStore, Continuation};
+    use tributary_testkit::{device, metric};
+    let store = tributary_postgres::PgCheckpointStore::new(pool);
+    assert_eq!(store.continuation("analyze").await?, None);
+    let mut stats = MetricStats::default();
+    for i in 0..50 {
+        stats.observe(
+            1013.0 + f64::from(i) * 0.013_711_9,
+            &DetectorConfig::default(),
+        );
+    }
+    let state: DeviceState = [(metric("pressure"), stats)].into();
+    store
+        .commit(
+            "analyze",
+            &Continuation("42".into()),
+            &[(device("d1"), state.clone())],
+        )
+        .await?;
+    assert_eq!(
+        store.continuation("analyze").await?,
+        Some(Continuation("42".into()))
+    );
+    let loaded = store
+        .detector_states("analyze", &[device("d1"), device("d2")])
+        .await?;
+    assert_eq!(
+        loaded,
+        vec![(device("d1"), state)],
+        "states round-trip bit for bit"
+    );
+    assert!(store
+        .detector_states("other-feed", &[device("d1")])
+        .await?
+        .is_empty());
+    Ok(())
+}
