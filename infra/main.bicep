@@ -298,6 +298,7 @@ output redisHost string = redis.outputs.host
 output redisPort int = redis.outputs.port
 
 output storageAccountName string = storage.outputs.name
+output apimName string = apim.outputs.name
 output apimGatewayUrl string = apim.outputs.gatewayUrl
 output apimIngestUrl string = apim.outputs.ingestUrl
 output appInsightsConnectionString string = monitoring.outputs.appInsightsConnectionString

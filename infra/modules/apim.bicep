@@ -216,5 +216,6 @@ resource devicesApi 'Microsoft.ApiManagement/service/products/apis@2024-05-01' =
   name: api.name
 }
 
+output name string = service.name
 output gatewayUrl string = service.properties.gatewayUrl
 output ingestUrl string = '${service.properties.gatewayUrl}/ingest/api/telemetry'
