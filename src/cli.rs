@@ -44,6 +44,11 @@ enum Command {
     Run(RunArgs),
     /// Create or update the PostgreSQL schema (run it as a deploy step before new replicas start).
     Migrate(ConfigArgs),
+    /// Serve every function to the Azure Functions host as its custom handler (started by the host,
+    /// from host.json): HTTP on 127.0.0.1:$FUNCTIONS_CUSTOMHANDLER_PORT.
+    Serve(ConfigArgs),
+    /// Assemble a deployable function app folder (host.json, functions, this binary) and a zip of it.
+    Package(PackageArgs),
     /// Feed a deployment a simulated fleet (duplicates, invalid, late readings, labelled anomalies);
     /// optionally write what it acknowledged to a truth file.
     Simulate(crate::simulate::args::SimulateArgs),
@@ -109,6 +114,22 @@ struct RunArgs {
     stages: Stages,
 }
 
+#[derive(clap::Args)]
+struct PackageArgs {
+    /// Where host.json and functions/ are.
+    #[arg(long, default_value = ".")]
+    app_root: PathBuf,
+    /// Output folder (replaced); the zip is written beside it.
+    #[arg(long, default_value = "target/functionapp")]
+    out: PathBuf,
+    /// The Linux binary to ship [default: this one].
+    #[arg(long)]
+    binary: Option<PathBuf>,
+    /// Skip the zip.
+    #[arg(long)]
+    no_zip: bool,
+}
+
 fn load(args: &ConfigArgs) -> anyhow::Result<Settings> {
     Settings::load(args.config.as_deref()).map_err(|e| anyhow::anyhow!("invalid settings: {e}"))
 }
@@ -122,6 +143,8 @@ pub fn main() -> anyhow::Result<()> {
             Command::Dev(args) => dev(args).await,
             Command::Run(args) => run(args).await,
             Command::Migrate(args) => migrate(&load(&args)?).await,
+            Command::Serve(args) => serve_host(args).await,
+            Command::Package(args) => package(args),
             Command::Simulate(args) => crate::simulate::args::main(args).await,
             Command::Verify(args) => crate::verify::args::main(args).await,
         }
@@ -153,6 +176,42 @@ async fn serve(settings: Settings, stages: Stages, face: &str) -> anyhow::Result
         app.url()
     );
     app.run_until_stopped().await
+}
+
+async fn serve_host(args: ConfigArgs) -> anyhow::Result<()> {
+    let mut settings = load(&args)?;
+    let port = std::env::var("FUNCTIONS_CUSTOMHANDLER_PORT")
+        .or_else(|_| std::env::var("FUNCTIONS_HTTPWORKER_PORT"))
+        .context(
+            "FUNCTIONS_CUSTOMHANDLER_PORT is not set: `serve` is started by the Functions host \
+             (use `tributary run` or `tributary dev` to run on your own)",
+        )?;
+    settings.http.host = std::net::Ipv4Addr::LOCALHOST.into();
+    settings.http.port = port
+        .parse()
+        .context("FUNCTIONS_CUSTOMHANDLER_PORT is not a port")?;
+    let shutdown = CancellationToken::new();
+    cancel_on_signal(shutdown.clone());
+    let app = Application::build_host(&settings, shutdown).await?;
+    tracing::info!(url = %app.url(), backends = ?settings.backends, "custom handler ready for the Functions host");
+    app.run_until_stopped().await
+}
+
+fn package(args: PackageArgs) -> anyhow::Result<()> {
+    let binary = match args.binary {
+        Some(path) => path,
+        None => std::env::current_exe().context("locating this binary")?,
+    };
+    let done = crate::package::package(&args.app_root, &binary, &args.out, !args.no_zip)?;
+    println!(
+        "function app in {} ({})",
+        done.dir.display(),
+        done.functions.join(", ")
+    );
+    if let Some(zip) = done.zip {
+        println!("zip: {}", zip.display());
+    }
+    Ok(())
 }
 
 async fn migrate(settings: &Settings) -> anyhow::Result<()> {

@@ -4,7 +4,9 @@
 pub mod app;
 pub mod cli;
 pub mod functions;
+pub mod host;
 pub mod http_error;
+pub mod package;
 pub mod settings;
 pub mod simulate;
 pub mod startup;

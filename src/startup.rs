@@ -14,7 +14,7 @@ use tokio::net::TcpListener;
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 
-pub use wiring::Stages;
+pub use wiring::{Face, Stages};
 
 /// How long shutdown waits for HTTP and the triggers to finish (KEDA's grace period is longer).
 pub const DRAIN_DEADLINE: Duration = Duration::from_secs(10);
@@ -43,7 +43,25 @@ impl Application {
         stages: Stages,
         shutdown: CancellationToken,
     ) -> anyhow::Result<Self> {
-        let (state, mut triggers) = wiring::wire(settings, stages, shutdown.clone()).await?;
+        Self::build_face(settings, stages, Face::Native, shutdown).await
+    }
+
+    /// The custom-handler face: every function of the app, invoked by the Functions host (HTTP
+    /// functions by proxying, Analyze and Process by trigger invocations); no triggers of its own.
+    pub async fn build_host(
+        settings: &Settings,
+        shutdown: CancellationToken,
+    ) -> anyhow::Result<Self> {
+        Self::build_face(settings, Stages::all(), Face::Host, shutdown).await
+    }
+
+    async fn build_face(
+        settings: &Settings,
+        stages: Stages,
+        face: Face,
+        shutdown: CancellationToken,
+    ) -> anyhow::Result<Self> {
+        let (state, mut triggers) = wiring::wire(settings, stages, face, shutdown.clone()).await?;
         let listener = TcpListener::bind((settings.http.host, settings.http.port))
             .await
             .with_context(|| format!("binding {}:{}", settings.http.host, settings.http.port))?;

@@ -37,10 +37,13 @@ pub struct QueryState {
     pub shutdown: CancellationToken,
 }
 
-/// Everything the HTTP app serves; absent parts are stages this replica does not run.
+/// Everything the HTTP app serves; absent parts are stages this replica does not run. `analyze` and
+/// `process` are the Functions host's invocation endpoints (the `serve` face only).
 #[derive(Clone)]
 pub struct AppState {
     pub ingest: Option<IngestState>,
     pub query: Option<QueryState>,
+    pub analyze: Option<crate::functions::analyze::AnalyzeHost>,
+    pub process: Option<crate::functions::process::ProcessHost>,
     pub telemetry: Arc<Telemetry>,
 }

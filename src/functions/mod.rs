@@ -1,6 +1,7 @@
 //! HTTP functions. Each module matches a folder under `functions/` at the repository root and exposes
 //! `router()`; `app::app` merges them. Handlers parse, call one core function, map the result.
 
+pub mod analyze;
 pub mod anomalies;
 pub mod dashboard;
 pub mod device_latest;
@@ -10,4 +11,5 @@ pub mod healthz;
 pub mod ingest;
 pub mod metrics;
 pub mod params;
+pub mod process;
 pub mod stream;

@@ -2,10 +2,13 @@
 //! technology serves each. The only place adapters are constructed.
 
 use super::ANALYZE_FEED;
+use crate::functions::analyze::AnalyzeHost;
+use crate::functions::process::ProcessHost;
 use crate::settings::{CacheBackend, EventLogBackend, ResultStoreBackend, Settings};
 use crate::state::{system_clock, AppState, IngestState, QueryState};
 use crate::telemetry::Telemetry;
 use crate::triggers::analyze::AnalyzeTrigger;
+use crate::triggers::kafka_batch::KafkaBatches;
 use crate::triggers::kafka_process::KafkaProcessTrigger;
 use crate::triggers::process::ProcessTrigger;
 use anyhow::Context;
@@ -14,10 +17,10 @@ use std::sync::Arc;
 use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
 use tributary_core::analyze::Analyzer;
-use tributary_core::ports::{EventLog, LatestCache, LiveFeed, ResultStore};
+use tributary_core::ports::{CheckpointStore, EventLog, LatestCache, LiveFeed, ResultStore};
 use tributary_embedded::{BroadcastLiveFeed, EmbeddedStorage, MemoryLatestCache};
 use tributary_kafka::{DeadLetters, KafkaEventLog, KafkaSource};
-use tributary_postgres::PgResultStore;
+use tributary_postgres::{PgCheckpointStore, PgResultStore};
 use tributary_redis::{RedisLatestCache, RedisLiveFeed};
 
 /// Which stages this process runs.
@@ -74,9 +77,17 @@ impl Stages {
     }
 }
 
+/// How the stages are driven: by this process's own triggers, or by the Functions host's invocations.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Face {
+    Native,
+    Host,
+}
+
 pub(super) async fn wire(
     settings: &Settings,
     stages: Stages,
+    face: Face,
     shutdown: CancellationToken,
 ) -> anyhow::Result<(AppState, Vec<BoxFuture<'static, ()>>)> {
     let backends = settings.backends;
@@ -84,7 +95,8 @@ pub(super) async fn wire(
     let stored = Arc::new(Notify::new());
     let published = Arc::new(Notify::new());
     let needs_embedded = stages.ingest
-        || stages.analyze
+        || (stages.analyze
+            && (face == Face::Native || backends.result_store == ResultStoreBackend::Embedded))
         || (backends.event_log == EventLogBackend::Embedded && stages.process)
         || (backends.result_store == ResultStoreBackend::Embedded
             && (stages.process || stages.query));
@@ -101,24 +113,24 @@ pub(super) async fn wire(
     let (readings, checkpoints, embedded_log, embedded_results) = match embedded {
         Some(e) => (
             Some(Arc::new(e.readings)),
-            Some(Arc::new(e.checkpoints)),
+            Some(Arc::new(e.checkpoints) as Arc<dyn CheckpointStore>),
             Some(Arc::new(e.events)),
             Some(Arc::new(e.results)),
         ),
         None => (None, None, None, None),
     };
 
-    let results: Option<Arc<dyn ResultStore>> =
-        match (stages.process || stages.query, backends.result_store) {
-            (false, _) => None,
-            (true, ResultStoreBackend::Embedded) => {
-                embedded_results.map(|r| r as Arc<dyn ResultStore>)
-            }
-            (true, ResultStoreBackend::Postgres) => {
-                let store = PgResultStore::connect(&settings.postgres, None).await?;
-                Some(Arc::new(store))
-            }
-        };
+    let postgres = match backends.result_store {
+        ResultStoreBackend::Postgres => Some(Arc::new(
+            PgResultStore::connect(&settings.postgres, None).await?,
+        )),
+        ResultStoreBackend::Embedded => None,
+    };
+    let results: Option<Arc<dyn ResultStore>> = match (stages.process || stages.query, &postgres) {
+        (false, _) => None,
+        (true, None) => embedded_results.map(|r| r as Arc<dyn ResultStore>),
+        (true, Some(pg)) => Some(pg.clone()),
+    };
     let (cache, live): (Arc<dyn LatestCache>, Arc<dyn LiveFeed>) = match backends.cache {
         CacheBackend::Memory => (
             Arc::new(MemoryLatestCache::default()),
@@ -139,6 +151,8 @@ pub(super) async fn wire(
     };
 
     let mut triggers: Vec<BoxFuture<'static, ()>> = Vec::new();
+    let mut analyze_host = None;
+    let mut process_host = None;
     if stages.analyze {
         let log: Arc<dyn EventLog> = match backends.event_log {
             EventLogBackend::Embedded => embedded_log.clone().context("embedded event log")?,
@@ -151,21 +165,44 @@ pub(super) async fn wire(
                 Arc::new(KafkaEventLog::new(&settings.kafka)?)
             }
         };
-        let trigger = AnalyzeTrigger {
-            analyzer: Analyzer::new(ANALYZE_FEED, settings.detector, settings.analyze_batch),
-            store: readings.clone().context("reading store")?,
-            checkpoints: checkpoints.context("checkpoint store")?,
-            log,
-            telemetry: telemetry.clone(),
-            wake: stored.clone(),
-            published: published.clone(),
+        let checkpoints: Arc<dyn CheckpointStore> = match (&postgres, checkpoints) {
+            (Some(pg), _) if face == Face::Host => {
+                Arc::new(PgCheckpointStore::new(pg.pool().clone()))
+            }
+            (_, Some(embedded)) => embedded,
+            _ => anyhow::bail!("analyze needs a checkpoint store"),
         };
-        triggers.push(Box::pin(trigger.run(shutdown.clone())));
+        match face {
+            Face::Native => {
+                let trigger = AnalyzeTrigger {
+                    analyzer: Analyzer::new(
+                        ANALYZE_FEED,
+                        settings.detector,
+                        settings.analyze_batch,
+                    ),
+                    store: readings.clone().context("reading store")?,
+                    checkpoints,
+                    log,
+                    telemetry: telemetry.clone(),
+                    wake: stored.clone(),
+                    published: published.clone(),
+                };
+                triggers.push(Box::pin(trigger.run(shutdown.clone())));
+            }
+            Face::Host => {
+                analyze_host = Some(AnalyzeHost {
+                    checkpoints,
+                    log,
+                    detector: settings.detector,
+                    telemetry: telemetry.clone(),
+                });
+            }
+        }
     }
     if stages.process {
         let results = results.clone().context("result store")?;
-        match backends.event_log {
-            EventLogBackend::Embedded => {
+        match (backends.event_log, face) {
+            (EventLogBackend::Embedded, Face::Native) => {
                 let trigger = ProcessTrigger {
                     log: embedded_log.context("embedded event log")?,
                     results,
@@ -177,21 +214,39 @@ pub(super) async fn wire(
                 };
                 triggers.push(Box::pin(trigger.run(shutdown.clone())));
             }
-            EventLogBackend::Kafka => {
+            (EventLogBackend::Embedded, Face::Host) => {
+                // Process's trigger is Kafka; with no Kafka configured the host's calls fail loudly.
+                tracing::warn!(
+                    "backends.event_log is not kafka: the Process function is not served"
+                );
+            }
+            (EventLogBackend::Kafka, face) => {
                 if settings.kafka.create_topics {
                     tributary_kafka::ensure_topics(&settings.kafka)
                         .await
                         .context("creating Kafka topics")?;
                 }
-                let trigger = KafkaProcessTrigger {
-                    source: KafkaSource::subscribe(&settings.kafka)?,
+                let batches = KafkaBatches {
                     dead_letters: DeadLetters::new(&settings.kafka)?,
                     results,
                     cache: cache.clone(),
                     live: live.clone(),
                     telemetry: telemetry.clone(),
                 };
-                triggers.push(Box::pin(trigger.run(shutdown.clone())));
+                match face {
+                    Face::Native => {
+                        let source = KafkaSource::subscribe(&settings.kafka)?;
+                        triggers.push(Box::pin(
+                            KafkaProcessTrigger { source, batches }.run(shutdown.clone()),
+                        ));
+                    }
+                    Face::Host => {
+                        process_host = Some(ProcessHost {
+                            batches: Arc::new(batches),
+                            consumer_group: settings.kafka.consumer_group.clone(),
+                        });
+                    }
+                }
             }
         }
     }
@@ -217,12 +272,12 @@ pub(super) async fn wire(
         }),
         _ => None,
     };
-    Ok((
-        AppState {
-            ingest,
-            query,
-            telemetry,
-        },
-        triggers,
-    ))
+    let state = AppState {
+        ingest,
+        query,
+        analyze: analyze_host,
+        process: process_host,
+        telemetry,
+    };
+    Ok((state, triggers))
 }

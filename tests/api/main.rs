@@ -7,4 +7,5 @@ mod infra;
 mod ingest_contract;
 mod ingest_validation;
 mod pipeline;
+mod real;
 mod simulate_verify;

@@ -59,10 +59,11 @@ pub trait CheckpointStore: Send + Sync {
         devices: &[DeviceId],
     ) -> Result<Vec<(DeviceId, crate::analyze::DeviceState)>, PortError>;
 
+    /// Saves the states and, when the caller tracks the feed itself, the continuation, atomically.
     async fn commit(
         &self,
         feed: &str,
-        continuation: &Continuation,
+        continuation: Option<&Continuation>,
         states: &[(DeviceId, crate::analyze::DeviceState)],
     ) -> Result<(), PortError>;
 }

@@ -160,7 +160,7 @@ impl CheckpointStore for SqliteCheckpointStore {
     async fn commit(
         &self,
         feed: &str,
-        continuation: &Continuation,
+        continuation: Option<&Continuation>,
         states: &[(DeviceId, DeviceState)],
     ) -> Result<(), PortError> {
         let encoded = states
@@ -181,15 +181,17 @@ impl CheckpointStore for SqliteCheckpointStore {
             upsert.push(" ON CONFLICT (feed, device_id) DO UPDATE SET state = excluded.state");
             upsert.build().execute(&mut *tx).await.map_err(error)?;
         }
-        sqlx::query(
-            "INSERT INTO checkpoints (feed, continuation) VALUES (?, ?) \
-             ON CONFLICT (feed) DO UPDATE SET continuation = excluded.continuation",
-        )
-        .bind(feed)
-        .bind(&continuation.0)
-        .execute(&mut *tx)
-        .await
-        .map_err(error)?;
+        if let Some(continuation) = continuation {
+            sqlx::query(
+                "INSERT INTO checkpoints (feed, continuation) VALUES (?, ?) \
+                 ON CONFLICT (feed) DO UPDATE SET continuation = excluded.continuation",
+            )
+            .bind(feed)
+            .bind(&continuation.0)
+            .execute(&mut *tx)
+            .await
+            .map_err(error)?;
+        }
         tx.commit().await.map_err(error)
     }
 }

@@ -57,7 +57,7 @@ impl CheckpointStore for PgCheckpointStore {
     async fn commit(
         &self,
         feed: &str,
-        continuation: &Continuation,
+        continuation: Option<&Continuation>,
         states: &[(DeviceId, DeviceState)],
     ) -> Result<(), PortError> {
         let ids: Vec<&str> = states.iter().map(|(d, _)| d.as_str()).collect();
@@ -78,15 +78,17 @@ impl CheckpointStore for PgCheckpointStore {
         .execute(&mut *tx)
         .await
         .map_err(error)?;
-        sqlx::query!(
-            "INSERT INTO checkpoints (feed, continuation) VALUES ($1, $2)
-             ON CONFLICT (feed) DO UPDATE SET continuation = excluded.continuation",
-            feed,
-            continuation.0
-        )
-        .execute(&mut *tx)
-        .await
-        .map_err(error)?;
+        if let Some(continuation) = continuation {
+            sqlx::query!(
+                "INSERT INTO checkpoints (feed, continuation) VALUES ($1, $2)
+                 ON CONFLICT (feed) DO UPDATE SET continuation = excluded.continuation",
+                feed,
+                continuation.0
+            )
+            .execute(&mut *tx)
+            .await
+            .map_err(error)?;
+        }
         tx.commit().await.map_err(error)
     }
 }

@@ -117,7 +117,7 @@ async fn checkpoints_keep_the_continuation_and_exact_detector_states(pool: PgPoo
     store
         .commit(
             "analyze",
-            &Continuation("42".into()),
+            Some(&Continuation("42".into())),
             &[(device("d1"), state.clone())],
         )
         .await?;

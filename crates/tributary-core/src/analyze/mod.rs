@@ -98,8 +98,41 @@ impl Analyzer {
                 ..Default::default()
             });
         }
-        let devices: BTreeSet<DeviceId> =
-            page.readings.iter().map(|r| r.device_id.clone()).collect();
+        let report = self
+            .score_and_publish(page.readings, Some(&page.continuation), checkpoints, log)
+            .await?;
+        self.continuation = Some(page.continuation);
+        Ok(AnalyzeReport {
+            remaining: page.remaining,
+            ..report
+        })
+    }
+
+    /// Scores readings handed over by a trigger that tracks the feed itself (the Functions host's
+    /// change-feed trigger), publishes them and commits the detector state. Detector state is loaded
+    /// from the checkpoint store afresh, since another instance may have scored these devices since.
+    pub async fn analyze_delivered(
+        &mut self,
+        readings: Vec<Reading>,
+        checkpoints: &dyn CheckpointStore,
+        log: &dyn EventLog,
+    ) -> Result<AnalyzeReport, PortError> {
+        self.states.clear();
+        let result = self
+            .score_and_publish(readings, None, checkpoints, log)
+            .await;
+        self.states.clear();
+        result
+    }
+
+    async fn score_and_publish(
+        &mut self,
+        readings: Vec<Reading>,
+        continuation: Option<&Continuation>,
+        checkpoints: &dyn CheckpointStore,
+        log: &dyn EventLog,
+    ) -> Result<AnalyzeReport, PortError> {
+        let devices: BTreeSet<DeviceId> = readings.iter().map(|r| r.device_id.clone()).collect();
         let missing: Vec<DeviceId> = devices
             .iter()
             .filter(|d| !self.states.contains_key(*d))
@@ -110,8 +143,7 @@ impl Analyzer {
                 self.states.insert(device, state);
             }
         }
-        let scored: Vec<ScoredReading> = page
-            .readings
+        let scored: Vec<ScoredReading> = readings
             .into_iter()
             .map(|r| {
                 let state = self.states.entry(r.device_id.clone()).or_default();
@@ -124,13 +156,12 @@ impl Analyzer {
             .filter_map(|d| self.states.get(&d).map(|s| (d, s.clone())))
             .collect();
         checkpoints
-            .commit(&self.feed, &page.continuation, &touched)
+            .commit(&self.feed, continuation, &touched)
             .await?;
-        self.continuation = Some(page.continuation);
         Ok(AnalyzeReport {
             scored: scored.len(),
             anomalies: scored.iter().filter(|s| s.has_anomaly()).count(),
-            remaining: page.remaining,
+            remaining: None,
         })
     }
 }

@@ -27,10 +27,10 @@ async fn checkpoints_persist_continuation_and_detector_state_across_reopen() -> 
         assert_eq!(cp.continuation("analyze").await?, None);
         // A first commit, then a later one that moves the continuation and replaces pump-a's state.
         let early = vec![(a.clone(), state_after(1, 3))];
-        cp.commit("analyze", &Continuation("7".into()), &early)
+        cp.commit("analyze", Some(&Continuation("7".into())), &early)
             .await?;
         let states = vec![(a.clone(), state_a.clone()), (b.clone(), state_b.clone())];
-        cp.commit("analyze", &Continuation("42".into()), &states)
+        cp.commit("analyze", Some(&Continuation("42".into())), &states)
             .await?;
     }
 
@@ -93,7 +93,7 @@ impl CheckpointStore for CommitFailsOnce<'_> {
     async fn commit(
         &self,
         feed: &str,
-        continuation: &Continuation,
+        continuation: Option<&Continuation>,
         states: &[(DeviceId, DeviceState)],
     ) -> Result<(), PortError> {
         if self.commits.fetch_add(1, Ordering::SeqCst) + 1 == self.fail_on {

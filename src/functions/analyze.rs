@@ -1,0 +1,103 @@
+//! `POST /Analyze` (function Analyze): the Functions host's Cosmos DB change-feed trigger delivers
+//! documents (readings as ingest stored them); they are scored with the detector state from the
+//! checkpoint store and published to the event log. Any failure answers 5xx, so the host retries the
+//! batch (the function's retry policy never gives up, so no reading is skipped); a retried batch is
+//! harmless downstream, where process counts each reading once by identity.
+
+use crate::host::{Invocation, InvocationResult};
+use crate::startup::ANALYZE_FEED;
+use crate::telemetry::Telemetry;
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::routing::post;
+use axum::{Json, Router};
+use serde_json::json;
+use std::sync::Arc;
+use tributary_core::analyze::{Analyzer, DetectorConfig};
+use tributary_core::ports::{CheckpointStore, EventLog};
+use tributary_core::Reading;
+
+pub const ROUTE: &str = "/Analyze";
+/// The trigger binding's name in `functions/Analyze/function.json`.
+pub const BINDING: &str = "documents";
+
+#[derive(Clone)]
+pub struct AnalyzeHost {
+    pub checkpoints: Arc<dyn CheckpointStore>,
+    pub log: Arc<dyn EventLog>,
+    pub detector: DetectorConfig,
+    pub telemetry: Arc<Telemetry>,
+}
+
+pub fn router() -> Router<AnalyzeHost> {
+    Router::new().route(ROUTE, post(handle))
+}
+
+pub(crate) fn refuse(status: StatusCode, message: String) -> Response {
+    tracing::error!(%status, %message, "invocation refused");
+    (
+        status,
+        Json(InvocationResult::new(
+            vec![message.clone()],
+            json!({ "error": message }),
+        )),
+    )
+        .into_response()
+}
+
+async fn handle(State(host): State<AnalyzeHost>, body: Bytes) -> Response {
+    let invocation: Invocation = match serde_json::from_slice(&body) {
+        Ok(i) => i,
+        Err(e) => {
+            return refuse(
+                StatusCode::BAD_REQUEST,
+                format!("not a host invocation: {e}"),
+            )
+        }
+    };
+    let items = match invocation.items(BINDING) {
+        Ok(items) => items,
+        Err(e) => return refuse(StatusCode::BAD_REQUEST, e),
+    };
+    let mut logs = Vec::new();
+    let mut readings = Vec::with_capacity(items.len());
+    for (index, item) in items.into_iter().enumerate() {
+        match serde_json::from_value::<Reading>(item) {
+            Ok(reading) => readings.push(reading),
+            Err(e) => {
+                // Only ingest writes the readings container: a foreign document is an operator's matter.
+                tracing::error!(index, error = %e, "document is not a reading; skipped");
+                logs.push(format!(
+                    "document {index} is not a reading and was skipped: {e}"
+                ));
+            }
+        }
+    }
+    let mut analyzer = Analyzer::new(ANALYZE_FEED, host.detector, usize::MAX);
+    match analyzer
+        .analyze_delivered(readings, host.checkpoints.as_ref(), host.log.as_ref())
+        .await
+    {
+        Ok(report) => {
+            host.telemetry.stage("analyze", "scored", report.scored);
+            host.telemetry.anomalies(report.anomalies);
+            logs.push(format!(
+                "scored {} readings, {} with anomalies",
+                report.scored, report.anomalies
+            ));
+            let result = json!({"scored": report.scored, "anomalies": report.anomalies});
+            Json(InvocationResult::new(logs, result)).into_response()
+        }
+        Err(e) => {
+            host.telemetry.stage_error("analyze");
+            let status = if e.is_retryable() {
+                StatusCode::SERVICE_UNAVAILABLE
+            } else {
+                StatusCode::INTERNAL_SERVER_ERROR
+            };
+            refuse(status, format!("analyze failed; the host will retry: {e}"))
+        }
+    }
+}

@@ -1,0 +1,198 @@
+//! Tests against the real servers `.ci/run` provides: Kafka (nisshi on 127.0.0.1:9092), the machine's
+//! PostgreSQL and Redis. Every test makes its own topic, consumer group, database and key prefix.
+
+mod kafka;
+mod outage;
+mod workers;
+
+use sqlx::Connection;
+use std::time::Duration;
+use tributary::settings::{CacheBackend, EventLogBackend, ResultStoreBackend, Settings};
+use tributary_core::ports::EventLog;
+use tributary_core::process::WindowAggregate;
+use tributary_core::{DeviceId, MetricName, ScoredReading, Timestamp};
+use tributary_postgres::PgResultStore;
+
+pub const KAFKA: &str = "127.0.0.1:9092";
+pub const PG_ADMIN: &str = "postgres://postgres@127.0.0.1:5432/postgres";
+
+/// A name unique to this test run, for topics, groups, databases and prefixes.
+pub fn unique(what: &str) -> String {
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_nanos())
+        .unwrap_or(0);
+    format!("{what}_{}_{nanos}", std::process::id())
+}
+
+/// A fresh, migrated PostgreSQL database; dropped when the guard is.
+pub struct Database {
+    pub name: String,
+    pub url: String,
+}
+
+impl Database {
+    pub async fn create() -> Self {
+        let name = unique("tributary_test");
+        let mut admin = sqlx::PgConnection::connect(PG_ADMIN)
+            .await
+            .expect("PostgreSQL is running");
+        sqlx::query(&format!("CREATE DATABASE {name}"))
+            .execute(&mut admin)
+            .await
+            .expect("create database");
+        let url = format!("postgres://postgres@127.0.0.1:5432/{name}");
+        let settings = tributary_postgres::PgSettings {
+            url: url.clone().into(),
+            ..Default::default()
+        };
+        PgResultStore::connect(&settings, None)
+            .await
+            .expect("connect")
+            .migrate()
+            .await
+            .expect("migrate");
+        Self { name, url }
+    }
+
+    pub async fn store(&self) -> PgResultStore {
+        let settings = tributary_postgres::PgSettings {
+            url: self.url.clone().into(),
+            ..Default::default()
+        };
+        PgResultStore::connect(&settings, None)
+            .await
+            .expect("connect")
+    }
+}
+
+impl Drop for Database {
+    fn drop(&mut self) {
+        let name = self.name.clone();
+        // Best effort, in the background: a leftover test database is harmless.
+        std::thread::spawn(move || {
+            let Ok(rt) = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+            else {
+                return;
+            };
+            rt.block_on(async {
+                if let Ok(mut admin) = sqlx::PgConnection::connect(PG_ADMIN).await {
+                    let _ = sqlx::query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+                        .execute(&mut admin)
+                        .await;
+                }
+            });
+        });
+    }
+}
+
+/// Settings for the real backends: Kafka topic and group, PostgreSQL database, Redis prefix.
+pub fn real_settings(db: &Database, topic: &str, cache: CacheBackend) -> Settings {
+    let mut s = Settings::default();
+    s.http.port = 0;
+    s.backends.event_log = EventLogBackend::Kafka;
+    s.backends.result_store = ResultStoreBackend::Postgres;
+    s.backends.cache = cache;
+    s.kafka.brokers = KAFKA.into();
+    s.kafka.topic = topic.into();
+    s.kafka.dead_letter_topic = format!("{topic}.dead-letter");
+    s.kafka.consumer_group = format!("{topic}-group");
+    s.postgres.url = db.url.clone().into();
+    s.redis.prefix = topic.into();
+    s.redis.ttl_secs = 300;
+    s
+}
+
+/// Scored readings for `devices` devices over a few windows, with integer values (exact sums).
+pub fn fleet(devices: usize, per_device: i64, start: i64) -> Vec<ScoredReading> {
+    let mut out = Vec::new();
+    for k in 0..per_device {
+        for d in 0..devices {
+            let i = k * 1000 + d as i64;
+            let metrics = [
+                ("temp", (i % 41) as f64, false),
+                ("hum", (i % 7) as f64, false),
+            ];
+            out.push(tributary_testkit::scored(
+                &format!("dev-{d}"),
+                &format!("r{k}"),
+                start + k * 3_000,
+                &metrics,
+            ));
+        }
+    }
+    out
+}
+
+type Windows = std::collections::BTreeMap<(DeviceId, MetricName, Timestamp), WindowAggregate>;
+
+pub fn truth(readings: &[ScoredReading]) -> Windows {
+    tributary_core::process::aggregate(readings)
+        .into_iter()
+        .map(|(k, w)| ((k.device_id, k.metric, k.start), w))
+        .collect()
+}
+
+/// What the result store holds for the devices and metrics of `readings`.
+pub async fn stored(store: &PgResultStore, readings: &[ScoredReading]) -> Windows {
+    use tributary_core::ports::ResultStore;
+    let mut keys: Vec<(DeviceId, MetricName)> = readings
+        .iter()
+        .flat_map(|r| r.metrics.keys().map(|m| (r.device_id.clone(), m.clone())))
+        .collect();
+    keys.sort();
+    keys.dedup();
+    let mut out = Windows::new();
+    for (d, m) in keys {
+        let windows = store.windows(
+            &d,
+            &m,
+            Timestamp::from_millis(0),
+            Timestamp::from_millis(i64::MAX / 2),
+        );
+        for (start, w) in windows.await.unwrap_or_default() {
+            out.insert((d.clone(), m.clone(), start), w);
+        }
+    }
+    out
+}
+
+/// Waits until the store holds exactly the truth of `readings`; panics naming the first difference.
+pub async fn settles_to_truth(
+    store: &PgResultStore,
+    readings: &[ScoredReading],
+    timeout: Duration,
+) {
+    let expected = truth(readings);
+    let deadline = tokio::time::Instant::now() + timeout;
+    loop {
+        let seen = stored(store, readings).await;
+        if seen == expected {
+            return;
+        }
+        if tokio::time::Instant::now() > deadline {
+            let wrong = expected.iter().find(|(k, v)| seen.get(*k) != Some(*v));
+            let extra = seen.keys().find(|k| !expected.contains_key(*k));
+            panic!("results never matched the truth: first difference {wrong:?} (stored {:?}); extra {extra:?}",
+                wrong.and_then(|(k, _)| seen.get(k)));
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
+/// Publishes through the real Kafka event log (as analyze does), creating the topic first.
+pub async fn publish(settings: &Settings, events: &[ScoredReading]) {
+    tributary_kafka::ensure_topics(&settings.kafka)
+        .await
+        .expect("topics");
+    let log = tributary_kafka::KafkaEventLog::new(&settings.kafka).expect("producer");
+    for chunk in events.chunks(200) {
+        log.publish(chunk).await.expect("publish");
+    }
+}
+
+pub fn now_minus_minutes(m: i64) -> i64 {
+    Timestamp::now().millis() - m * 60_000
+}
