@@ -158,6 +158,90 @@ mod tests {
         assert!(most >= Duration::from_secs(2) && most <= Duration::from_millis(2_200));
     }
 
+    /// A target that answers each request with the next of `statuses` (then 202s).
+    async fn stub(statuses: Vec<u16>) -> (String, std::sync::Arc<std::sync::atomic::AtomicUsize>) {
+        use axum::http::{HeaderValue, StatusCode};
+        use axum::response::IntoResponse;
+        use std::sync::atomic::{AtomicUsize, Ordering};
+        let calls = std::sync::Arc::new(AtomicUsize::new(0));
+        let counted = calls.clone();
+        let route = axum::routing::post(move || {
+            let n = counted.fetch_add(1, Ordering::SeqCst);
+            let status = statuses.get(n).copied().unwrap_or(202);
+            async move {
+                let status = StatusCode::from_u16(status).unwrap();
+                let mut response =
+                    (status, r#"{"accepted":1,"duplicates":0,"rejected":[]}"#).into_response();
+                response
+                    .headers_mut()
+                    .insert("retry-after", HeaderValue::from_static("0"));
+                response
+            }
+        });
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("http://{}/api/telemetry", listener.local_addr().unwrap());
+        let app = axum::Router::new().route("/api/telemetry", route);
+        tokio::spawn(async move { axum::serve(listener, app).await });
+        (url, calls)
+    }
+
+    #[tokio::test]
+    async fn a_busy_target_is_retried_until_it_answers() {
+        let (url, calls) = stub(vec![503, 429]).await;
+        let client = reqwest::Client::new();
+        let policy = RetryPolicy::default();
+        let (outcome, attempts) = post_batch(
+            &client,
+            &url,
+            Bytes::from_static(b"[]"),
+            &policy,
+            &mut Rng::new(1),
+        )
+        .await;
+        assert_eq!(attempts, 3);
+        assert_eq!(calls.load(std::sync::atomic::Ordering::SeqCst), 3);
+        assert!(matches!(
+            outcome,
+            Outcome::Answered {
+                success: true,
+                accepted: 1,
+                ..
+            }
+        ));
+    }
+
+    #[tokio::test]
+    async fn a_refusal_is_not_retried_and_exhausted_retries_give_up() {
+        let (url, calls) = stub(vec![413]).await;
+        let client = reqwest::Client::new();
+        let policy = RetryPolicy::default();
+        let (outcome, attempts) = post_batch(
+            &client,
+            &url,
+            Bytes::from_static(b"[]"),
+            &policy,
+            &mut Rng::new(1),
+        )
+        .await;
+        assert_eq!((outcome, attempts), (Outcome::Failed, 1));
+        assert_eq!(calls.load(std::sync::atomic::Ordering::SeqCst), 1);
+        let (url, _) = stub(vec![500; 10]).await;
+        let quick = RetryPolicy {
+            max_attempts: 3,
+            base: Duration::from_millis(1),
+            cap: Duration::from_millis(2),
+        };
+        let (outcome, attempts) = post_batch(
+            &client,
+            &url,
+            Bytes::from_static(b"[]"),
+            &quick,
+            &mut Rng::new(1),
+        )
+        .await;
+        assert_eq!((outcome, attempts), (Outcome::Failed, 3));
+    }
+
     #[test]
     fn busy_timeouts_and_server_errors_are_retried_client_errors_are_not() {
         for status in [408, 429, 500, 502, 503, 504] {
