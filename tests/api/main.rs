@@ -3,6 +3,7 @@
 
 mod crash;
 mod helpers;
+mod host;
 mod infra;
 mod ingest_contract;
 mod ingest_validation;
