@@ -215,7 +215,9 @@ fn package(args: PackageArgs) -> anyhow::Result<()> {
 }
 
 async fn migrate(settings: &Settings) -> anyhow::Result<()> {
-    let store = tributary_postgres::PgResultStore::connect(&settings.postgres, None).await?;
+    let token =
+        crate::startup::token_source(settings.postgres.auth, tributary_postgres::ENTRA_SCOPE)?;
+    let store = tributary_postgres::PgResultStore::connect(&settings.postgres, token).await?;
     store.migrate().await.context("migrating PostgreSQL")?;
     tracing::info!("PostgreSQL schema is up to date");
     Ok(())

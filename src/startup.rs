@@ -14,7 +14,7 @@ use tokio::net::TcpListener;
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 
-pub use wiring::{Face, Stages};
+pub use wiring::{token_source, Face, Stages};
 
 /// How long shutdown waits for HTTP and the triggers to finish (KEDA's grace period is longer).
 pub const DRAIN_DEADLINE: Duration = Duration::from_secs(10);

@@ -17,11 +17,12 @@ use std::sync::Arc;
 use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
 use tributary_core::analyze::Analyzer;
+use tributary_core::auth::{Auth, TokenSource};
 use tributary_core::ports::{CheckpointStore, EventLog, LatestCache, LiveFeed, ResultStore};
 use tributary_embedded::{BroadcastLiveFeed, EmbeddedStorage, MemoryLatestCache};
 use tributary_kafka::{DeadLetters, KafkaEventLog, KafkaSource};
 use tributary_postgres::{PgCheckpointStore, PgResultStore};
-use tributary_redis::{RedisLatestCache, RedisLiveFeed};
+use tributary_redis::{RedisConnection, RedisLatestCache, RedisLiveFeed};
 
 /// Which stages this process runs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -121,9 +122,12 @@ pub(super) async fn wire(
     };
 
     let postgres = match backends.result_store {
-        ResultStoreBackend::Postgres => Some(Arc::new(
-            PgResultStore::connect(&settings.postgres, None).await?,
-        )),
+        ResultStoreBackend::Postgres => {
+            let token = token_source(settings.postgres.auth, tributary_postgres::ENTRA_SCOPE)?;
+            Some(Arc::new(
+                PgResultStore::connect(&settings.postgres, token).await?,
+            ))
+        }
         ResultStoreBackend::Embedded => None,
     };
     let results: Option<Arc<dyn ResultStore>> = match (stages.process || stages.query, &postgres) {
@@ -136,18 +140,16 @@ pub(super) async fn wire(
             Arc::new(MemoryLatestCache::default()),
             Arc::new(BroadcastLiveFeed::default()),
         ),
-        CacheBackend::Redis => (
-            Arc::new(
-                RedisLatestCache::connect(&settings.redis)
-                    .await
-                    .context("connecting to Redis")?,
-            ),
-            Arc::new(
-                RedisLiveFeed::connect(&settings.redis)
-                    .await
-                    .context("connecting to Redis")?,
-            ),
-        ),
+        CacheBackend::Redis => {
+            let token = token_source(settings.redis.auth, tributary_redis::ENTRA_SCOPE)?;
+            let connection = RedisConnection::connect(&settings.redis, token)
+                .await
+                .context("connecting to Redis")?;
+            (
+                Arc::new(RedisLatestCache::new(connection.clone(), &settings.redis)),
+                Arc::new(RedisLiveFeed::new(connection, &settings.redis)),
+            )
+        }
     };
 
     let mut triggers: Vec<BoxFuture<'static, ()>> = Vec::new();
@@ -280,4 +282,16 @@ pub(super) async fn wire(
         telemetry,
     };
     Ok((state, triggers))
+}
+
+/// An Entra token source for a backend configured with `auth = "entra"`.
+pub fn token_source(auth: Auth, scope: &str) -> anyhow::Result<Option<Arc<dyn TokenSource>>> {
+    match auth {
+        Auth::Password => Ok(None),
+        Auth::Entra => {
+            let source = tributary_entra::EntraTokenSource::from_environment(scope)
+                .map_err(anyhow::Error::msg)?;
+            Ok(Some(Arc::new(source)))
+        }
+    }
 }

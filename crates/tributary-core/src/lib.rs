@@ -2,6 +2,7 @@
 //! port traits that adapters implement. Nothing here opens a socket, a file or a runtime.
 
 pub mod analyze;
+pub mod auth;
 pub mod domain;
 pub mod error;
 pub mod ingest;

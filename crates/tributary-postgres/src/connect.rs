@@ -3,13 +3,13 @@
 //! PostgreSQL flexible server). The token comes from a `TokenSource`, so tests can use a fake.
 
 use crate::{error, PgResultStore};
-use async_trait::async_trait;
 use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use std::str::FromStr;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
+use tributary_core::auth::{refresh_delay, TokenSource};
 use tributary_core::PortError;
 
 /// How the result store reaches PostgreSQL.
@@ -21,7 +21,13 @@ pub struct PgSettings {
     pub max_connections: u32,
     /// Seconds to wait for a connection before failing the call (it is then retried).
     pub acquire_timeout_secs: u64,
+    /// `password` (in the URL) or `entra`: a Microsoft Entra token as the password for the URL's user
+    /// (Azure Database for PostgreSQL flexible server).
+    pub auth: tributary_core::auth::Auth,
 }
+
+/// The token scope for Azure Database for PostgreSQL.
+pub const ENTRA_SCOPE: &str = "https://ossrdbms-aad.database.windows.net/.default";
 
 impl Default for PgSettings {
     fn default() -> Self {
@@ -29,24 +35,10 @@ impl Default for PgSettings {
             url: SecretString::from("postgres://postgres@127.0.0.1:5432/tributary"),
             max_connections: 10,
             acquire_timeout_secs: 5,
+            auth: tributary_core::auth::Auth::Password,
         }
     }
 }
-
-/// An access token and when it expires.
-pub struct AccessToken {
-    pub secret: SecretString,
-    pub expires_at: SystemTime,
-}
-
-/// Where Entra ID tokens come from (azure_identity in production, a fake in tests).
-#[async_trait]
-pub trait TokenSource: Send + Sync {
-    async fn token(&self) -> Result<AccessToken, String>;
-}
-
-/// Refresh this long before a token expires.
-pub const REFRESH_MARGIN: Duration = Duration::from_secs(300);
 
 impl PgResultStore {
     /// Connects lazily (the first query connects), so start-up does not fail while PostgreSQL is briefly
@@ -67,8 +59,7 @@ impl PgResultStore {
                     .token()
                     .await
                     .map_err(|e| PortError::unavailable(crate::BACKEND, e))?;
-                let pool = pool_options
-                    .connect_lazy_with(options.clone().password(first.secret.expose_secret()));
+                let pool = pool_options.connect_lazy_with(options.clone().password(&first.secret));
                 spawn_refresher(pool.clone(), options, source, first.expires_at);
                 pool
             }
@@ -91,26 +82,22 @@ fn spawn_refresher(
 ) {
     tokio::spawn(async move {
         loop {
-            let wait = expires_at
-                .duration_since(SystemTime::now())
-                .unwrap_or_default()
-                .saturating_sub(REFRESH_MARGIN)
-                .max(Duration::from_millis(50));
+            let wait = refresh_delay(expires_at, SystemTime::now(), Duration::from_millis(50));
             tokio::time::sleep(wait).await;
             if pool.is_closed() {
                 return;
             }
             match source.token().await {
                 Ok(token) => {
-                    pool.set_connect_options(
-                        options.clone().password(token.secret.expose_secret()),
-                    );
+                    pool.set_connect_options(options.clone().password(&token.secret));
                     expires_at = token.expires_at;
                     tracing::debug!("PostgreSQL access token refreshed");
                 }
                 Err(e) => {
                     tracing::warn!(error = %e, "PostgreSQL access token refresh failed; retrying");
-                    expires_at = SystemTime::now() + REFRESH_MARGIN + Duration::from_secs(5);
+                    expires_at = SystemTime::now()
+                        + tributary_core::auth::REFRESH_MARGIN
+                        + Duration::from_secs(5);
                 }
             }
         }

@@ -8,7 +8,7 @@ mod connect;
 mod read;
 
 pub use checkpoints::PgCheckpointStore;
-pub use connect::{AccessToken, PgSettings, TokenSource};
+pub use connect::{PgSettings, ENTRA_SCOPE};
 
 use sqlx::PgPool;
 use tributary_core::PortError;

@@ -6,8 +6,9 @@ use sqlx::PgPool;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
+use tributary_core::auth::{AccessToken, TokenSource};
 use tributary_core::ports::ResultStore;
-use tributary_postgres::{PgResultStore, PgSettings, TokenSource};
+use tributary_postgres::{PgResultStore, PgSettings};
 use tributary_testkit::TestResult;
 
 macro_rules! conformance {
@@ -36,10 +37,10 @@ struct FakeCredential {
 
 #[async_trait::async_trait]
 impl TokenSource for FakeCredential {
-    async fn token(&self) -> Result<tributary_postgres::AccessToken, String> {
+    async fn token(&self) -> Result<AccessToken, String> {
         let n = self.calls.fetch_add(1, Ordering::SeqCst) + 1;
-        Ok(tributary_postgres::AccessToken {
-            secret: format!("token-{n}").into(),
+        Ok(AccessToken {
+            secret: format!("token-{n}"),
             // Expires within the refresh margin, so the refresher renews it right away.
             expires_at: SystemTime::now() + Duration::from_secs(1),
         })

@@ -2,9 +2,8 @@
 //! if its event time is later than the stored one, so out-of-order and replayed updates are harmless.
 
 use crate::keys::{Keys, LAST_SEEN_FIELD};
-use crate::{client, error, RedisSettings};
+use crate::{error, RedisConnection, RedisSettings};
 use async_trait::async_trait;
-use redis::aio::ConnectionManager;
 use std::collections::{BTreeMap, HashMap};
 use tributary_core::ports::LatestCache;
 use tributary_core::process::{DeviceLatest, LatestValue};
@@ -28,21 +27,26 @@ return 1
 "#;
 
 pub struct RedisLatestCache {
-    connection: ConnectionManager,
+    connection: RedisConnection,
     keys: Keys,
     ttl_ms: u64,
 }
 
 impl RedisLatestCache {
-    pub async fn connect(settings: &RedisSettings) -> Result<Self, PortError> {
-        let connection = ConnectionManager::new(client(settings)?)
-            .await
-            .map_err(error)?;
-        Ok(Self {
+    pub fn new(connection: RedisConnection, settings: &RedisSettings) -> Self {
+        Self {
             connection,
             keys: Keys::new(&settings.prefix),
             ttl_ms: settings.ttl_secs * 1000,
-        })
+        }
+    }
+
+    /// A cache on a connection of its own.
+    pub async fn connect(settings: &RedisSettings) -> Result<Self, PortError> {
+        Ok(Self::new(
+            RedisConnection::connect(settings, None).await?,
+            settings,
+        ))
     }
 }
 
@@ -69,12 +73,12 @@ impl LatestCache for RedisLatestCache {
             }
             cmd.ignore();
         }
-        let mut connection = self.connection.clone();
+        let mut connection = self.connection.manager();
         pipe.query_async::<()>(&mut connection).await.map_err(error)
     }
 
     async fn get(&self, id: &DeviceId) -> Result<Option<DeviceLatest>, PortError> {
-        let mut connection = self.connection.clone();
+        let mut connection = self.connection.manager();
         let fields: HashMap<String, String> = redis::cmd("HGETALL")
             .arg(self.keys.latest(id))
             .query_async(&mut connection)

@@ -3,10 +3,12 @@
 //! loses nothing: the cache refills from new readings and reads fall back to the result store.
 
 mod cache;
+mod connection;
 mod keys;
 mod live;
 
 pub use cache::RedisLatestCache;
+pub use connection::RedisConnection;
 pub use keys::Keys;
 pub use live::RedisLiveFeed;
 
@@ -14,7 +16,7 @@ use secrecy::SecretString;
 use serde::Deserialize;
 use tributary_core::PortError;
 
-const BACKEND: &str = "Redis";
+pub(crate) const BACKEND: &str = "Redis";
 
 /// How to reach Redis and how long cached state lives.
 #[derive(Debug, Clone, Deserialize)]
@@ -28,7 +30,13 @@ pub struct RedisSettings {
     pub ttl_secs: u64,
     /// Recent anomalies kept in the list.
     pub recent_anomalies: usize,
+    /// `password` (in the URL, or none) or `entra`: a Microsoft Entra token as the password, for the
+    /// identity named as the URL's user (Azure Managed Redis).
+    pub auth: tributary_core::auth::Auth,
 }
+
+/// The token scope for Azure Managed Redis and Azure Cache for Redis.
+pub const ENTRA_SCOPE: &str = "https://redis.azure.com/.default";
 
 impl Default for RedisSettings {
     fn default() -> Self {
@@ -37,6 +45,7 @@ impl Default for RedisSettings {
             prefix: "tributary".into(),
             ttl_secs: 7 * 24 * 3600,
             recent_anomalies: 1000,
+            auth: tributary_core::auth::Auth::Password,
         }
     }
 }
@@ -46,22 +55,5 @@ pub(crate) fn error(e: redis::RedisError) -> PortError {
         PortError::unavailable(BACKEND, e)
     } else {
         PortError::failed(BACKEND, e)
-    }
-}
-
-pub(crate) fn client(settings: &RedisSettings) -> Result<redis::Client, PortError> {
-    use secrecy::ExposeSecret;
-    redis::Client::open(settings.url.expose_secret())
-        .map_err(|e| PortError::failed(BACKEND, format!("bad Redis URL: {}", e.kind_description())))
-}
-
-trait KindDescription {
-    fn kind_description(&self) -> String;
-}
-
-impl KindDescription for redis::RedisError {
-    /// The error without the URL it may quote.
-    fn kind_description(&self) -> String {
-        format!("{:?}", self.kind())
     }
 }

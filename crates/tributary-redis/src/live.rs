@@ -3,10 +3,9 @@
 //! Publishing also keeps the list of recent anomalies.
 
 use crate::keys::Keys;
-use crate::{client, error, RedisSettings};
+use crate::{error, RedisConnection, RedisSettings};
 use async_trait::async_trait;
 use futures::stream::{BoxStream, StreamExt};
-use redis::aio::ConnectionManager;
 use std::time::Duration;
 use tokio::sync::broadcast;
 use tokio_stream::wrappers::BroadcastStream;
@@ -15,38 +14,47 @@ use tributary_core::process::anomalies_in;
 use tributary_core::{PortError, ScoredReading};
 
 pub struct RedisLiveFeed {
-    connection: ConnectionManager,
+    connection: RedisConnection,
     keys: Keys,
     recent_anomalies: usize,
     local: broadcast::Sender<ScoredReading>,
 }
 
 impl RedisLiveFeed {
-    pub async fn connect(settings: &RedisSettings) -> Result<Self, PortError> {
-        let client = client(settings)?;
-        let connection = ConnectionManager::new(client.clone())
-            .await
-            .map_err(error)?;
+    pub fn new(connection: RedisConnection, settings: &RedisSettings) -> Self {
         let keys = Keys::new(&settings.prefix);
         let (local, _) = broadcast::channel(4096);
-        tokio::spawn(relay(client, keys.live_channel(), local.downgrade()));
-        Ok(Self {
+        tokio::spawn(relay(
+            connection.clone(),
+            keys.live_channel(),
+            local.downgrade(),
+        ));
+        Self {
             connection,
             keys,
             recent_anomalies: settings.recent_anomalies,
             local,
-        })
+        }
+    }
+
+    /// A feed on a connection of its own (password auth).
+    pub async fn connect(settings: &RedisSettings) -> Result<Self, PortError> {
+        Ok(Self::new(
+            RedisConnection::connect(settings, None).await?,
+            settings,
+        ))
     }
 }
 
 /// Forwards the channel into the local broadcast; stops once the feed is dropped.
 async fn relay(
-    client: redis::Client,
+    connection: RedisConnection,
     channel: String,
     local: broadcast::WeakSender<ScoredReading>,
 ) {
     while local.upgrade().is_some() {
-        match client.get_async_pubsub().await {
+        // The current client: after a token refresh, reconnects authenticate with the new token.
+        match connection.client().get_async_pubsub().await {
             Ok(mut pubsub) => {
                 if let Err(e) = pubsub.subscribe(&channel).await {
                     tracing::warn!(error = %e, "live feed subscription failed");
@@ -98,7 +106,7 @@ impl LiveFeed for RedisLiveFeed {
                 .arg(self.recent_anomalies.saturating_sub(1))
                 .ignore();
         }
-        let mut connection = self.connection.clone();
+        let mut connection = self.connection.manager();
         pipe.query_async::<()>(&mut connection).await.map_err(error)
     }
 

@@ -171,3 +171,110 @@ async fn live_updates_reach_subscribers_of_another_feed_and_anomalies_are_kept()
         "{anomalies:?}"
     );
 }
+
+/// Hands out `token-1`, `token-2`, … each expiring almost at once, and counts the calls.
+struct FakeCredential {
+    calls: std::sync::atomic::AtomicUsize,
+}
+
+#[async_trait::async_trait]
+impl tributary_core::auth::TokenSource for FakeCredential {
+    async fn token(&self) -> Result<tributary_core::auth::AccessToken, String> {
+        let n = self.calls.fetch_add(1, std::sync::atomic::Ordering::SeqCst) + 1;
+        Ok(tributary_core::auth::AccessToken {
+            secret: format!("token-{n}"),
+            expires_at: std::time::SystemTime::now() + Duration::from_secs(1),
+        })
+    }
+}
+
+#[tokio::test]
+async fn an_entra_token_is_the_password_and_a_fresh_one_is_swapped_in_before_it_expires() {
+    use std::sync::atomic::Ordering;
+    // A Redis of this test's own whose only user accepts token-1 … token-200 as passwords, as Azure
+    // Managed Redis accepts each fresh Entra token.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .expect("bind")
+        .local_addr()
+        .expect("addr")
+        .port();
+    let mut args: Vec<String> = [
+        "--port",
+        &port.to_string(),
+        "--bind",
+        "127.0.0.1",
+        "--save",
+        "",
+        "--appendonly",
+        "no",
+    ]
+    .iter()
+    .map(|s| s.to_string())
+    .collect();
+    args.extend(
+        [
+            "--user", "default", "off", "--user", "app", "on", "~*", "&*", "+@all",
+        ]
+        .map(String::from),
+    );
+    args.extend((1..=200).map(|n| format!(">token-{n}")));
+    let mut server = std::process::Command::new("redis-server")
+        .args(&args)
+        .stdout(std::process::Stdio::null())
+        .spawn()
+        .expect("redis-server starts");
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "redis-server did not start"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let s = RedisSettings {
+        url: format!("redis://app@127.0.0.1:{port}/0").into(),
+        prefix: "entra-test".into(),
+        auth: tributary_core::auth::Auth::Entra,
+        ..RedisSettings::default()
+    };
+
+    let without = RedisLatestCache::new(
+        tributary_redis::RedisConnection::connect(&s, None)
+            .await
+            .expect("connects"),
+        &s,
+    );
+    assert!(
+        without.merge(&[latest("pump-1", T0, 1.0)]).await.is_err(),
+        "no token, no access"
+    );
+
+    let credential = std::sync::Arc::new(FakeCredential {
+        calls: Default::default(),
+    });
+    let connection = tributary_redis::RedisConnection::connect(&s, Some(credential.clone()))
+        .await
+        .expect("connects with a token");
+    let cache = RedisLatestCache::new(connection, &s);
+    cache
+        .merge(&[latest("pump-1", T0, 1.0)])
+        .await
+        .expect("merge with token-1");
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert!(
+        credential.calls.load(Ordering::SeqCst) >= 3,
+        "tokens are renewed in the background"
+    );
+    cache
+        .merge(&[latest("pump-1", T0 + 1, 2.0)])
+        .await
+        .expect("merge after renewals");
+    let got = cache
+        .get(&device("pump-1"))
+        .await
+        .expect("get")
+        .expect("cached");
+    assert_eq!(got.metrics[&metric("temp")].value, 2.0);
+    let _ = server.kill();
+    let _ = server.wait();
+}
