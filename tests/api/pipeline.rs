@@ -88,6 +88,18 @@ async fn posted_readings_are_aggregated_into_windows_and_show_in_latest_and_devi
     let (status, latest) = app.get("/api/devices/pump-1/latest").await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(latest["metrics"]["t"]["value"], 10.0);
+    // The current window of each metric comes along: the newest minute, as processed.
+    assert_eq!(
+        latest["currentWindows"]["t"]["start"],
+        json!(Timestamp::from_millis(w + MINUTE))
+    );
+    assert_eq!(
+        (
+            &latest["currentWindows"]["t"]["count"],
+            &latest["currentWindows"]["t"]["last"]
+        ),
+        (&json!(1), &json!(10.0))
+    );
     assert_eq!(
         latest["lastSeen"],
         json!(Timestamp::from_millis(w + MINUTE + 1_000))

@@ -1,7 +1,7 @@
 //! Port traits, named by role. Adapters (embedded, Cosmos, Kafka, PostgreSQL, Redis) implement them;
 //! stages and edges hold them as `Arc<dyn Port>`.
 
-use crate::process::{ConsumedBatch, DeviceLatest, WindowAggregate};
+use crate::process::{ConsumedBatch, DeviceLatest, WindowAggregate, WindowKey};
 use crate::{DeviceId, MetricName, PortError, Reading, ReadingId, ScoredReading, Timestamp};
 use async_trait::async_trait;
 use futures::stream::BoxStream;
@@ -96,6 +96,8 @@ pub struct Applied {
     pub redelivered: usize,
     /// Readings already counted under another position (a republish by analyze).
     pub republished: usize,
+    /// The merged state of every window the fresh readings changed.
+    pub windows: Vec<(WindowKey, WindowAggregate)>,
 }
 
 /// Where aggregates live (PostgreSQL in production) and where the query API reads from.
@@ -131,7 +133,19 @@ pub trait LatestCache: Send + Sync {
     /// Merges these into what is cached (newer metric values win).
     async fn merge(&self, latest: &[DeviceLatest]) -> Result<(), PortError>;
     async fn get(&self, id: &DeviceId) -> Result<Option<DeviceLatest>, PortError>;
+
+    /// Keeps each device's current (latest-starting) window per metric, as the result store merged it.
+    async fn merge_windows(
+        &self,
+        windows: &[(WindowKey, WindowAggregate)],
+    ) -> Result<(), PortError>;
+
+    /// A device's current window per metric: its start and aggregate.
+    async fn current_windows(&self, id: &DeviceId) -> Result<CurrentWindows, PortError>;
 }
+
+/// A device's current window per metric.
+pub type CurrentWindows = BTreeMap<MetricName, (Timestamp, WindowAggregate)>;
 
 /// Live updates for `/api/stream` (Redis pub/sub across processes in production).
 #[async_trait]

@@ -68,7 +68,13 @@ pub fn rollup(
     }
     points
         .into_iter()
-        .map(|(start, a)| SeriesPoint {
+        .map(|(start, a)| SeriesPoint::of(start, &a))
+        .collect()
+}
+
+impl SeriesPoint {
+    pub fn of(start: Timestamp, a: &WindowAggregate) -> Self {
+        Self {
             start,
             count: a.count,
             sum: a.sum,
@@ -77,8 +83,8 @@ pub fn rollup(
             mean: a.mean(),
             last: a.last,
             anomalies: a.anomalies,
-        })
-        .collect()
+        }
+    }
 }
 
 #[cfg(test)]

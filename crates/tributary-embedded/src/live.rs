@@ -7,13 +7,14 @@ use std::collections::HashMap;
 use std::sync::RwLock;
 use tokio::sync::broadcast;
 use tokio_stream::wrappers::BroadcastStream;
-use tributary_core::ports::{LatestCache, LiveFeed};
-use tributary_core::process::DeviceLatest;
+use tributary_core::ports::{CurrentWindows, LatestCache, LiveFeed};
+use tributary_core::process::{DeviceLatest, WindowAggregate, WindowKey};
 use tributary_core::{DeviceId, PortError, ScoredReading};
 
 #[derive(Default)]
 pub struct MemoryLatestCache {
     devices: RwLock<HashMap<DeviceId, DeviceLatest>>,
+    windows: RwLock<HashMap<DeviceId, CurrentWindows>>,
 }
 
 fn poisoned() -> PortError {
@@ -42,6 +43,29 @@ impl LatestCache for MemoryLatestCache {
             .map_err(|_| poisoned())?
             .get(id)
             .cloned())
+    }
+
+    async fn merge_windows(
+        &self,
+        windows: &[(WindowKey, WindowAggregate)],
+    ) -> Result<(), PortError> {
+        let mut devices = self.windows.write().map_err(|_| poisoned())?;
+        for (key, window) in windows {
+            let current = devices.entry(key.device_id.clone()).or_default();
+            // A later apply of the same window carries its newer merged state.
+            if current
+                .get(&key.metric)
+                .is_none_or(|(start, _)| *start <= key.start)
+            {
+                current.insert(key.metric.clone(), (key.start, *window));
+            }
+        }
+        Ok(())
+    }
+
+    async fn current_windows(&self, id: &DeviceId) -> Result<CurrentWindows, PortError> {
+        let windows = self.windows.read().map_err(|_| poisoned())?;
+        Ok(windows.get(id).cloned().unwrap_or_default())
     }
 }
 

@@ -69,7 +69,8 @@ async fn claim_new(
 async fn merge_windows(
     tx: &mut Tx<'_>,
     deltas: BTreeMap<WindowKey, WindowAggregate>,
-) -> Result<(), PortError> {
+) -> Result<Vec<(WindowKey, WindowAggregate)>, PortError> {
+    let mut out = Vec::with_capacity(deltas.len());
     let deltas: Vec<(WindowKey, WindowAggregate)> = deltas.into_iter().collect();
     for chunk in deltas.chunks(CHUNK) {
         let mut select = QueryBuilder::<Sqlite>::new(
@@ -117,8 +118,9 @@ async fn merge_windows(
                 .push_bind(w.anomalies as i64);
         });
         write.build().execute(&mut **tx).await.map_err(error)?;
+        out.extend(merged.into_iter().map(|(key, w)| (key.clone(), w)));
     }
-    Ok(())
+    Ok(out)
 }
 
 fn window_from_row(row: &sqlx::sqlite::SqliteRow, at: usize) -> WindowAggregate {
@@ -227,7 +229,7 @@ impl ResultStore for SqliteResultStore {
                 applied.republished += 1;
             }
         }
-        merge_windows(&mut tx, aggregate(&applied.fresh)).await?;
+        applied.windows = merge_windows(&mut tx, aggregate(&applied.fresh)).await?;
         insert_anomalies(&mut tx, &anomalies_in(&applied.fresh)).await?;
         merge_devices(&mut tx, latest_by_device(&applied.fresh)).await?;
         for (partition, next) in &batch.next_offsets {

@@ -9,8 +9,10 @@
 use crate::{error, PgResultStore};
 use std::collections::HashSet;
 use tributary_core::ports::Applied;
-use tributary_core::process::{aggregate, anomalies_in, latest_by_device, ConsumedBatch};
-use tributary_core::{PortError, ScoredReading};
+use tributary_core::process::{
+    aggregate, anomalies_in, latest_by_device, ConsumedBatch, WindowAggregate, WindowKey,
+};
+use tributary_core::{DeviceId, MetricName, PortError, ScoredReading, Timestamp};
 
 type Tx<'a> = sqlx::Transaction<'a, sqlx::Postgres>;
 
@@ -63,7 +65,7 @@ impl PgResultStore {
                 applied.republished += 1;
             }
         }
-        merge_windows(&mut tx, &applied.fresh).await?;
+        applied.windows = merge_windows(&mut tx, &applied.fresh).await?;
         insert_anomalies(&mut tx, &applied.fresh).await?;
         merge_latest(&mut tx, &applied.fresh).await?;
 
@@ -112,10 +114,14 @@ async fn claim(
         .collect())
 }
 
-async fn merge_windows(tx: &mut Tx<'_>, fresh: &[ScoredReading]) -> Result<(), PortError> {
+/// Merges the fresh readings' window deltas; returns the merged state of each window touched.
+async fn merge_windows(
+    tx: &mut Tx<'_>,
+    fresh: &[ScoredReading],
+) -> Result<Vec<(WindowKey, WindowAggregate)>, PortError> {
     let windows = aggregate(fresh);
     if windows.is_empty() {
-        return Ok(());
+        return Ok(Vec::new());
     }
     let mut c = WindowColumns::default();
     for (key, w) in &windows {
@@ -130,7 +136,7 @@ async fn merge_windows(tx: &mut Tx<'_>, fresh: &[ScoredReading]) -> Result<(), P
         c.last_ts.push(w.last_ts.millis());
         c.anomalies.push(w.anomalies as i64);
     }
-    sqlx::query!(
+    let rows = sqlx::query!(
         "INSERT INTO windows AS w (device_id, metric, start_ms, count, sum, min, max, last, last_ts, anomalies)
          SELECT * FROM UNNEST($1::text[], $2::text[], $3::int8[], $4::int8[], $5::float8[], $6::float8[],
                               $7::float8[], $8::float8[], $9::int8[], $10::int8[])
@@ -142,7 +148,8 @@ async fn merge_windows(tx: &mut Tx<'_>, fresh: &[ScoredReading]) -> Result<(), P
              last = CASE WHEN (excluded.last_ts, excluded.last) > (w.last_ts, w.last)
                          THEN excluded.last ELSE w.last END,
              last_ts = GREATEST(w.last_ts, excluded.last_ts),
-             anomalies = w.anomalies + excluded.anomalies",
+             anomalies = w.anomalies + excluded.anomalies
+         RETURNING device_id, metric, start_ms, count, sum, min, max, last, last_ts, anomalies",
         &c.device as &[&str],
         &c.metric as &[&str],
         &c.start,
@@ -154,10 +161,30 @@ async fn merge_windows(tx: &mut Tx<'_>, fresh: &[ScoredReading]) -> Result<(), P
         &c.last_ts,
         &c.anomalies
     )
-    .execute(&mut **tx)
+    .fetch_all(&mut **tx)
     .await
     .map_err(error)?;
-    Ok(())
+    let bad =
+        |e: String| PortError::failed(crate::BACKEND, format!("stored window is invalid: {e}"));
+    rows.into_iter()
+        .map(|r| {
+            let key = WindowKey {
+                device_id: DeviceId::parse(&r.device_id).map_err(bad)?,
+                metric: MetricName::parse(&r.metric).map_err(bad)?,
+                start: Timestamp::from_millis(r.start_ms),
+            };
+            let window = WindowAggregate {
+                count: r.count as u64,
+                sum: r.sum,
+                min: r.min,
+                max: r.max,
+                last: r.last,
+                last_ts: Timestamp::from_millis(r.last_ts),
+                anomalies: r.anomalies as u64,
+            };
+            Ok((key, window))
+        })
+        .collect()
 }
 
 #[derive(Default)]

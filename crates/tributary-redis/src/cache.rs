@@ -5,8 +5,8 @@ use crate::keys::{Keys, LAST_SEEN_FIELD};
 use crate::{error, RedisConnection, RedisSettings};
 use async_trait::async_trait;
 use std::collections::{BTreeMap, HashMap};
-use tributary_core::ports::LatestCache;
-use tributary_core::process::{DeviceLatest, LatestValue};
+use tributary_core::ports::{CurrentWindows, LatestCache};
+use tributary_core::process::{DeviceLatest, LatestValue, WindowAggregate, WindowKey};
 use tributary_core::{DeviceId, MetricName, PortError, Timestamp};
 
 /// KEYS[1] latest hash; ARGV: ttl ms, lastSeen ms, then (metric, ts, json) triples.
@@ -21,6 +21,22 @@ for i = 3, #ARGV, 3 do
     newer = tonumber(ARGV[i + 1]) > tonumber(string.sub(old, 1, sep - 1))
   end
   if newer then redis.call('HSET', KEYS[1], ARGV[i], ARGV[i + 1] .. '|' .. ARGV[i + 2]) end
+end
+redis.call('PEXPIRE', KEYS[1], ARGV[1])
+return 1
+"#;
+
+/// KEYS[1] windows hash; ARGV: ttl ms, then (metric, start, json) triples. A window replaces the stored
+/// one if it starts at the same time or later (a later apply carries the newer merged state).
+const MERGE_WINDOWS: &str = r#"
+for i = 2, #ARGV, 3 do
+  local old = redis.call('HGET', KEYS[1], ARGV[i])
+  local keep = true
+  if old then
+    local sep = string.find(old, '|', 1, true)
+    keep = tonumber(ARGV[i + 1]) >= tonumber(string.sub(old, 1, sep - 1))
+  end
+  if keep then redis.call('HSET', KEYS[1], ARGV[i], ARGV[i + 1] .. '|' .. ARGV[i + 2]) end
 end
 redis.call('PEXPIRE', KEYS[1], ARGV[1])
 return 1
@@ -108,5 +124,63 @@ impl LatestCache for RedisLatestCache {
             last_seen: Timestamp::from_millis(seen),
             metrics,
         }))
+    }
+
+    #[tracing::instrument(skip_all, fields(windows = windows.len()), err)]
+    async fn merge_windows(
+        &self,
+        windows: &[(WindowKey, WindowAggregate)],
+    ) -> Result<(), PortError> {
+        let mut by_device: BTreeMap<&DeviceId, Vec<&(WindowKey, WindowAggregate)>> =
+            BTreeMap::new();
+        for w in windows {
+            by_device.entry(&w.0.device_id).or_default().push(w);
+        }
+        if by_device.is_empty() {
+            return Ok(());
+        }
+        let mut pipe = redis::pipe();
+        for (device, windows) in by_device {
+            let cmd = pipe
+                .cmd("EVAL")
+                .arg(MERGE_WINDOWS)
+                .arg(1)
+                .arg(self.keys.windows(device))
+                .arg(self.ttl_ms);
+            for (key, window) in windows {
+                let json = serde_json::to_string(window)
+                    .map_err(|e| PortError::failed(crate::BACKEND, e))?;
+                cmd.arg(key.metric.as_str())
+                    .arg(key.start.millis())
+                    .arg(json);
+            }
+            cmd.ignore();
+        }
+        let mut connection = self.connection.manager();
+        pipe.query_async::<()>(&mut connection).await.map_err(error)
+    }
+
+    async fn current_windows(&self, id: &DeviceId) -> Result<CurrentWindows, PortError> {
+        let mut connection = self.connection.manager();
+        let fields: HashMap<String, String> = redis::cmd("HGETALL")
+            .arg(self.keys.windows(id))
+            .query_async(&mut connection)
+            .await
+            .map_err(error)?;
+        let mut out = CurrentWindows::new();
+        for (field, stored) in fields {
+            let (Ok(metric), Some((start, json))) =
+                (MetricName::parse(&field), stored.split_once('|'))
+            else {
+                continue;
+            };
+            if let (Ok(start), Ok(window)) = (
+                start.parse::<i64>(),
+                serde_json::from_str::<WindowAggregate>(json),
+            ) {
+                out.insert(metric, (Timestamp::from_millis(start), window));
+            }
+        }
+        Ok(out)
     }
 }

@@ -19,6 +19,11 @@ impl Keys {
         format!("{}:latest:{device}", self.prefix)
     }
 
+    /// Hash of a device's current window per metric: `<start ms>|<json of the aggregate>`.
+    pub fn windows(&self, device: &DeviceId) -> String {
+        format!("{}:window:{device}", self.prefix)
+    }
+
     /// List of recent anomalies, newest first (JSON).
     pub fn anomalies(&self) -> String {
         format!("{}:anomalies", self.prefix)

@@ -278,3 +278,48 @@ async fn an_entra_token_is_the_password_and_a_fresh_one_is_swapped_in_before_it_
     let _ = server.kill();
     let _ = server.wait();
 }
+
+#[tokio::test]
+async fn the_cache_keeps_each_metrics_current_window() {
+    use tributary_core::process::{WindowAggregate, WindowKey};
+    let cache = RedisLatestCache::connect(&settings("windows", 0))
+        .await
+        .expect("connect");
+    let key = |m: &str, start: i64| WindowKey {
+        device_id: device("pump-1"),
+        metric: metric(m),
+        start: tributary_testkit::at(start),
+    };
+    let w = |count: u64, sum: f64| WindowAggregate {
+        count,
+        sum,
+        ..WindowAggregate::of(sum, tributary_testkit::at(T0), false)
+    };
+    cache
+        .merge_windows(&[
+            (key("temp", T0 + 60_000), w(2, 5.0)),
+            (key("hum", T0), w(1, 1.0)),
+        ])
+        .await
+        .expect("merge");
+    // An older window arriving later does not replace the current one; a newer state of it does.
+    cache
+        .merge_windows(&[(key("temp", T0), w(9, 9.0))])
+        .await
+        .expect("merge");
+    cache
+        .merge_windows(&[(key("temp", T0 + 60_000), w(3, 8.0))])
+        .await
+        .expect("merge");
+    let current = cache.current_windows(&device("pump-1")).await.expect("get");
+    assert_eq!(
+        current[&metric("temp")],
+        (tributary_testkit::at(T0 + 60_000), w(3, 8.0))
+    );
+    assert_eq!(current[&metric("hum")].1.count, 1);
+    assert!(cache
+        .current_windows(&device("pump-2"))
+        .await
+        .expect("get")
+        .is_empty());
+}

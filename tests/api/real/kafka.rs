@@ -97,6 +97,12 @@ async fn a_pipeline_over_kafka_postgres_and_redis_gives_exactly_the_expected_agg
         latest["lastSeen"],
         json!(Timestamp::from_millis(start + 199 * 4_000))
     );
+    let last_minute = Timestamp::from_millis(start + 199 * 4_000).floor(60_000);
+    assert_eq!(
+        latest["currentWindows"]["t"]["start"],
+        json!(last_minute),
+        "the current window comes from Redis"
+    );
     let mut redis = redis::Client::open("redis://127.0.0.1:6379/12")
         .expect("url")
         .get_multiplexed_async_connection()

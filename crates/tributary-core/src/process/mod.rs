@@ -9,7 +9,7 @@ pub use latest::{latest_by_device, DeviceLatest, LatestValue};
 pub use window::{aggregate, WindowAggregate, WindowKey, WINDOW_MS};
 
 use crate::ports::{Anomaly, LatestCache, LiveFeed, ResultStore};
-use crate::{PortError, ScoredReading};
+use crate::{DeviceId, MetricName, PortError, ScoredReading};
 use std::collections::BTreeMap;
 
 /// Where a message sits in the event log.
@@ -80,6 +80,24 @@ pub fn anomalies_in<'a>(readings: impl IntoIterator<Item = &'a ScoredReading>) -
         .collect()
 }
 
+/// Of the windows a batch changed, the latest-starting one per device and metric.
+pub fn current_windows(
+    windows: &[(WindowKey, WindowAggregate)],
+) -> Vec<(WindowKey, WindowAggregate)> {
+    let mut latest: BTreeMap<(DeviceId, MetricName), (WindowKey, WindowAggregate)> =
+        BTreeMap::new();
+    for (key, window) in windows {
+        let slot = (key.device_id.clone(), key.metric.clone());
+        match latest.get(&slot) {
+            Some((kept, _)) if kept.start > key.start => {}
+            _ => {
+                latest.insert(slot, (key.clone(), *window));
+            }
+        }
+    }
+    latest.into_values().collect()
+}
+
 /// What processing one batch did.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct ProcessReport {
@@ -104,6 +122,12 @@ pub async fn process(
         let latest: Vec<DeviceLatest> = latest_by_device(&applied.fresh).into_values().collect();
         if let Err(e) = cache.merge(&latest).await {
             tracing::warn!(error = %e, "latest cache not updated; it catches up with new readings");
+        }
+        if let Err(e) = cache
+            .merge_windows(&current_windows(&applied.windows))
+            .await
+        {
+            tracing::warn!(error = %e, "current windows not cached; they catch up with new readings");
         }
         if let Err(e) = live.publish(&applied.fresh).await {
             tracing::warn!(error = %e, "live updates not published");

@@ -82,7 +82,8 @@ pub async fn applies_each_reading_exactly_once(results: &dyn ResultStore) -> Tes
         Applied {
             fresh: readings.clone(),
             redelivered: 0,
-            republished: 0
+            republished: 0,
+            windows: applied.windows.clone(),
         }
     );
 
@@ -98,6 +99,13 @@ pub async fn applies_each_reading_exactly_once(results: &dyn ResultStore) -> Tes
     let windows = stored_windows(results).await?;
     assert_eq!(windows, expected);
     assert!(windows.values().any(|w| w.anomalies > 0));
+    // apply reports the merged state of every window it touched.
+    let reported: BTreeMap<_, _> = applied
+        .windows
+        .iter()
+        .map(|(k, w)| ((k.device_id.clone(), k.metric.clone(), k.start), *w))
+        .collect();
+    assert_eq!(reported, expected);
 
     // windows() honours [from, to) on window starts, ascending.
     let (d0, temp) = (device("dev-0"), metric("temp"));
@@ -114,7 +122,8 @@ pub async fn applies_each_reading_exactly_once(results: &dyn ResultStore) -> Tes
         Applied {
             fresh: vec![],
             redelivered: n,
-            republished: 0
+            republished: 0,
+            windows: vec![],
         }
     );
     assert_eq!(stored_windows(results).await?, expected);
@@ -129,7 +138,8 @@ pub async fn applies_each_reading_exactly_once(results: &dyn ResultStore) -> Tes
         Applied {
             fresh: vec![],
             redelivered: 0,
-            republished: n
+            republished: n,
+            windows: vec![],
         }
     );
     assert_eq!(stored_windows(results).await?, expected);
@@ -188,6 +198,9 @@ pub async fn late_readings_merge_into_their_old_window(results: &dyn ResultStore
     ))
     .await?;
     assert_eq!(late.fresh.len(), 1);
+    // The reported window is the merged one, not the late reading's delta.
+    assert_eq!(late.windows.len(), 1);
+    assert_eq!((late.windows[0].1.count, late.windows[0].1.sum), (2, 8.0));
 
     let w = results
         .windows(&dev, &temp, at(T0), at(T0 + WINDOW_MS))
