@@ -4,7 +4,8 @@
 //! batch (the function's retry policy never gives up, so no reading is skipped); a retried batch is
 //! harmless downstream, where process counts each reading once by identity.
 
-use crate::host::{Invocation, InvocationResult};
+use super::invocation::{self, refuse};
+use crate::host::InvocationResult;
 use crate::startup::ANALYZE_FEED;
 use crate::telemetry::Telemetry;
 use axum::body::Bytes;
@@ -35,29 +36,8 @@ pub fn router() -> Router<AnalyzeHost> {
     Router::new().route(ROUTE, post(handle))
 }
 
-pub(crate) fn refuse(status: StatusCode, message: String) -> Response {
-    tracing::error!(%status, %message, "invocation refused");
-    (
-        status,
-        Json(InvocationResult::new(
-            vec![message.clone()],
-            json!({ "error": message }),
-        )),
-    )
-        .into_response()
-}
-
 async fn handle(State(host): State<AnalyzeHost>, body: Bytes) -> Response {
-    let invocation: Invocation = match serde_json::from_slice(&body) {
-        Ok(i) => i,
-        Err(e) => {
-            return refuse(
-                StatusCode::BAD_REQUEST,
-                format!("not a host invocation: {e}"),
-            )
-        }
-    };
-    let items = match invocation.items(BINDING) {
+    let items = match invocation::items(&body, BINDING) {
         Ok(items) => items,
         Err(e) => return refuse(StatusCode::BAD_REQUEST, e),
     };

@@ -9,6 +9,7 @@ pub mod device_series;
 pub mod devices;
 pub mod healthz;
 pub mod ingest;
+pub mod invocation;
 pub mod metrics;
 pub mod params;
 pub mod process;

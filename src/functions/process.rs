@@ -4,8 +4,8 @@
 //! (positions and identities in the result store, so a redelivered batch counts nothing twice).
 //! A retryable failure answers 503 so the host retries the batch instead of committing past it.
 
-use super::analyze::refuse;
-use crate::host::{Invocation, InvocationResult, KafkaEvent};
+use super::invocation::{self, refuse};
+use crate::host::{InvocationResult, KafkaEvent};
 use crate::triggers::kafka_batch::KafkaBatches;
 use axum::body::Bytes;
 use axum::extract::State;
@@ -33,16 +33,7 @@ pub fn router() -> Router<ProcessHost> {
 }
 
 async fn handle(State(host): State<ProcessHost>, body: Bytes) -> Response {
-    let invocation: Invocation = match serde_json::from_slice(&body) {
-        Ok(i) => i,
-        Err(e) => {
-            return refuse(
-                StatusCode::BAD_REQUEST,
-                format!("not a host invocation: {e}"),
-            )
-        }
-    };
-    let items = match invocation.items(BINDING) {
+    let items = match invocation::items(&body, BINDING) {
         Ok(items) => items,
         Err(e) => return refuse(StatusCode::BAD_REQUEST, e),
     };

@@ -7,6 +7,7 @@ mod host;
 mod infra;
 mod ingest_contract;
 mod ingest_validation;
+mod package;
 mod pipeline;
 mod real;
 mod simulate_verify;

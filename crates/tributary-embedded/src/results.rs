@@ -9,8 +9,8 @@ use sqlx::{QueryBuilder, Row, Sqlite, Transaction};
 use std::collections::{BTreeMap, HashMap, HashSet};
 use tributary_core::ports::{Anomaly, Applied, ResultStore};
 use tributary_core::process::{
-    aggregate, anomalies_in, latest_by_device, ConsumedBatch, DeviceLatest, WindowAggregate,
-    WindowKey,
+    aggregate, anomalies_in, latest_by_device, split_claimed, ConsumedBatch, DeviceLatest,
+    WindowAggregate, WindowKey,
 };
 use tributary_core::{DeviceId, MetricName, PortError, ReadingId, ScoredReading, Timestamp};
 
@@ -204,31 +204,15 @@ impl ResultStore for SqliteResultStore {
     async fn apply(&self, batch: &ConsumedBatch) -> Result<Applied, PortError> {
         let mut tx = self.db.write.begin().await.map_err(error)?;
         let positions = stored_positions(&mut *tx, &batch.consumer).await?;
-        let mut applied = Applied::default();
-        let kept: Vec<&ScoredReading> = batch
-            .events
-            .iter()
-            .filter(|(at, _)| {
-                let redelivered = positions
-                    .get(&at.partition)
-                    .is_some_and(|next| at.offset < *next);
-                applied.redelivered += usize::from(redelivered);
-                !redelivered
-            })
-            .map(|(_, event)| event)
-            .collect();
-        let mut new = claim_new(&mut tx, &kept, Timestamp::now().millis()).await?;
-        for event in kept {
-            // `remove`: a second copy of a reading within the batch is a republish too.
-            if new.remove(&(
-                event.device_id.as_str().to_owned(),
-                event.id.as_str().to_owned(),
-            )) {
-                applied.fresh.push(event.clone());
-            } else {
-                applied.republished += 1;
-            }
-        }
+        let (kept, redelivered) = batch.undelivered(|partition| positions.get(&partition).copied());
+        let claimed = claim_new(&mut tx, &kept, Timestamp::now().millis()).await?;
+        let (fresh, republished) = split_claimed(kept, claimed);
+        let mut applied = Applied {
+            fresh,
+            redelivered,
+            republished,
+            windows: Vec::new(),
+        };
         applied.windows = merge_windows(&mut tx, aggregate(&applied.fresh)).await?;
         insert_anomalies(&mut tx, &anomalies_in(&applied.fresh)).await?;
         merge_devices(&mut tx, latest_by_device(&applied.fresh)).await?;

@@ -10,7 +10,8 @@ use crate::{error, PgResultStore};
 use std::collections::HashSet;
 use tributary_core::ports::Applied;
 use tributary_core::process::{
-    aggregate, anomalies_in, latest_by_device, ConsumedBatch, WindowAggregate, WindowKey,
+    aggregate, anomalies_in, latest_by_device, split_claimed, ConsumedBatch, WindowAggregate,
+    WindowKey,
 };
 use tributary_core::{DeviceId, MetricName, PortError, ScoredReading, Timestamp};
 
@@ -44,27 +45,15 @@ impl PgResultStore {
         .map(|r| (r.partition, r.next_offset))
         .collect();
 
-        let mut applied = Applied::default();
-        let kept: Vec<&ScoredReading> = batch
-            .events
-            .iter()
-            .filter(|(at, _)| {
-                let redelivered = positions
-                    .get(&at.partition)
-                    .is_some_and(|next| at.offset < *next);
-                applied.redelivered += usize::from(redelivered);
-                !redelivered
-            })
-            .map(|(_, event)| event)
-            .collect();
-        let mut new = claim(&mut tx, &kept).await?;
-        for event in kept {
-            if new.remove(&(event.device_id.to_string(), event.id.to_string())) {
-                applied.fresh.push(event.clone());
-            } else {
-                applied.republished += 1;
-            }
-        }
+        let (kept, redelivered) = batch.undelivered(|partition| positions.get(&partition).copied());
+        let claimed = claim(&mut tx, &kept).await?;
+        let (fresh, republished) = split_claimed(kept, claimed);
+        let mut applied = Applied {
+            fresh,
+            redelivered,
+            republished,
+            windows: Vec::new(),
+        };
         applied.windows = merge_windows(&mut tx, &applied.fresh).await?;
         insert_anomalies(&mut tx, &applied.fresh).await?;
         merge_latest(&mut tx, &applied.fresh).await?;

@@ -10,7 +10,7 @@ pub use window::{aggregate, WindowAggregate, WindowKey, WINDOW_MS};
 
 use crate::ports::{Anomaly, LatestCache, LiveFeed, ResultStore};
 use crate::{DeviceId, MetricName, PortError, ScoredReading};
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashSet};
 
 /// Where a message sits in the event log.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -58,6 +58,47 @@ impl ConsumedBatch {
     pub fn is_empty(&self) -> bool {
         self.next_offsets.is_empty()
     }
+}
+
+impl ConsumedBatch {
+    /// The events at or past their partition's stored next offset (`next_offset`), and how many were
+    /// below it: a redelivery of what was already applied. Step one of every `ResultStore::apply`.
+    pub fn undelivered(
+        &self,
+        next_offset: impl Fn(i32) -> Option<i64>,
+    ) -> (Vec<&ScoredReading>, usize) {
+        let mut redelivered = 0;
+        let kept = self
+            .events
+            .iter()
+            .filter(|(at, _)| {
+                let seen = next_offset(at.partition).is_some_and(|next| at.offset < next);
+                redelivered += usize::from(seen);
+                !seen
+            })
+            .map(|(_, event)| event)
+            .collect();
+        (kept, redelivered)
+    }
+}
+
+/// Step two of every `ResultStore::apply`: of the kept events, those whose `(deviceId, id)` the store
+/// just claimed are fresh; the rest were counted before (a republish, or a second copy in the batch).
+pub fn split_claimed(
+    kept: Vec<&ScoredReading>,
+    mut claimed: HashSet<(String, String)>,
+) -> (Vec<ScoredReading>, usize) {
+    let mut fresh = Vec::with_capacity(claimed.len());
+    let mut republished = 0;
+    for event in kept {
+        // `remove`: only the first copy of an identity in the batch is fresh.
+        if claimed.remove(&(event.device_id.to_string(), event.id.to_string())) {
+            fresh.push(event.clone());
+        } else {
+            republished += 1;
+        }
+    }
+    (fresh, republished)
 }
 
 /// The anomalies a batch of fresh readings contains.
