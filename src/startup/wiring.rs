@@ -152,20 +152,20 @@ pub(super) async fn wire(
         }
     };
 
+    let uses_kafka =
+        backends.event_log == EventLogBackend::Kafka && (stages.analyze || stages.process);
+    if uses_kafka && settings.kafka.create_topics {
+        tributary_kafka::ensure_topics(&settings.kafka)
+            .await
+            .context("creating Kafka topics")?;
+    }
     let mut triggers: Vec<BoxFuture<'static, ()>> = Vec::new();
     let mut analyze_host = None;
     let mut process_host = None;
     if stages.analyze {
         let log: Arc<dyn EventLog> = match backends.event_log {
             EventLogBackend::Embedded => embedded_log.clone().context("embedded event log")?,
-            EventLogBackend::Kafka => {
-                if settings.kafka.create_topics {
-                    tributary_kafka::ensure_topics(&settings.kafka)
-                        .await
-                        .context("creating Kafka topics")?;
-                }
-                Arc::new(KafkaEventLog::new(&settings.kafka)?)
-            }
+            EventLogBackend::Kafka => Arc::new(KafkaEventLog::new(&settings.kafka)?),
         };
         let checkpoints: Arc<dyn CheckpointStore> = match (&postgres, checkpoints) {
             (Some(pg), _) if face == Face::Host => {
@@ -223,11 +223,6 @@ pub(super) async fn wire(
                 );
             }
             (EventLogBackend::Kafka, face) => {
-                if settings.kafka.create_topics {
-                    tributary_kafka::ensure_topics(&settings.kafka)
-                        .await
-                        .context("creating Kafka topics")?;
-                }
                 let batches = KafkaBatches {
                     dead_letters: DeadLetters::new(&settings.kafka)?,
                     results,
