@@ -3,11 +3,14 @@
 #   1. ingest readings/s, batches of 100: `tributary dev` against the no-op ceiling (examples/ceiling.rs)
 #   2. end-to-end readings/s in dev mode (a full-speed burst, until process has applied every reading),
 #      then freshness p50/p99 from `tributary simulate` at half that rate, checked by `tributary verify`
-#   3. Kafka process stage against a raw consumer and Quix Streams: awaits the Kafka backends
+#   3. the process stage on Kafka + PostgreSQL against a raw rdkafka consumer (ceiling) and Quix Streams
+#      (peer) on the same topic: readings/s and per core (bench/kafka.sh; needs Kafka at KAFKA, default
+#      127.0.0.1:9092, and PostgreSQL at PG; the row says "not run" without a broker)
 #   4. peak RSS (VmHWM) of the tributary process
 # RUNS runs of each (odd, for a true median); prints each run, then a markdown table of min / median.
-#   bench/run.sh                      # about 7 minutes with the defaults
-#   RUNS=5 PROFILE=1 bench/run.sh     # PROFILE=1 also records a perf profile of one end-to-end run
+#   bench/run.sh                      # about 11 minutes with the defaults
+#   RUNS=5 PROFILE=1 bench/run.sh     # PROFILE=1 also records perf profiles of one end-to-end run and
+#                                     # of one Kafka process worker
 set -euo pipefail
 cd "$(dirname "$0")/.."
 RUNS=${RUNS:-3} INGEST_SECONDS=${INGEST_SECONDS:-10} E2E_SECONDS=${E2E_SECONDS:-20}
@@ -119,6 +122,9 @@ for run in $(seq 1 "$RUNS"); do
   f_rate+=("$(field readings_per_s "$sim")"); f_rss+=("$rss"); verdicts+="$verdict "
 done
 
+echo "== 3. process stage on Kafka (bench/kafka.sh)"
+RUNS=$RUNS PROFILE=$PROFILE OUT=$OUT bench/kafka.sh
+
 read -r cr_min cr_med <<<"$(minmed "${c_rate[@]}")"; read -r dr_min dr_med <<<"$(minmed "${d_rate[@]}")"
 read -r cc_min cc_med <<<"$(minmed "${c_cpu[@]}")"; read -r dc_min dc_med <<<"$(minmed "${d_cpu[@]}")"
 read -r cm_min cm_med <<<"$(minmed "${c_rss[@]}")"; read -r ed_min ed_med <<<"$(minmed "${e_drain[@]}")"
@@ -135,7 +141,7 @@ table() {
   echo "| 2. drain after the burst, s | $ed_min / $ed_med | | |"
   echo "| 2. freshness p50 ms, simulate at $half readings/s (achieved $fr_min / $fr_med) | $p50_min / $p50_med | | |"
   echo "| 2. freshness p99 ms, same runs (verify: ${verdicts% }) | $p99_min / $p99_med | | |"
-  echo "| 3. process stage readings/s vs raw rdkafka consumer (ceiling) and Quix Streams (peer), per core | awaits the Kafka backends | | |"
+  cat "$OUT/kafka-rows.md"
   echo "| 4. peak RSS MiB of tributary dev, all runs above (max $rs_max) | $rs_min / $rs_med | ceiling: $cm_min / $cm_med | $(calc %.1f "$rs_med / $cm_med") × the ceiling |"
 }
 echo "== table ($RUNS runs each; written to $OUT/table.md)"
