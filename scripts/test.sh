@@ -23,6 +23,10 @@ if ! port_open 127.0.0.1 6379; then
 fi
 wait_for_port 127.0.0.1 5432 30
 wait_for_port 127.0.0.1 6379 30
+# Tests drop their databases on the way out; any a killed run left behind go now.
+psql -h 127.0.0.1 -U postgres -d postgres -Atc \
+  "SELECT datname FROM pg_database WHERE datname LIKE 'tributary\_test\_%'" |
+  while read -r db; do psql -h 127.0.0.1 -U postgres -d postgres -qc "DROP DATABASE IF EXISTS \"$db\" WITH (FORCE)"; done
 
 if ! port_open 127.0.0.1 9092; then
   if ! nisshi --version 2>/dev/null | grep -q "$NISSHI_VERSION"; then
