@@ -162,15 +162,8 @@ async fn merge_windows(
                 metric: MetricName::parse(&r.metric).map_err(bad)?,
                 start: Timestamp::from_millis(r.start_ms),
             };
-            let window = WindowAggregate {
-                count: r.count as u64,
-                sum: r.sum,
-                min: r.min,
-                max: r.max,
-                last: r.last,
-                last_ts: Timestamp::from_millis(r.last_ts),
-                anomalies: r.anomalies as u64,
-            };
+            let window =
+                crate::window_of(r.count, r.sum, r.min, r.max, r.last, r.last_ts, r.anomalies);
             Ok((key, window))
         })
         .collect()

@@ -62,3 +62,24 @@ pub(crate) fn error(e: sqlx::Error) -> PortError {
         _ => PortError::failed(BACKEND, e),
     }
 }
+
+/// A window as its row stores it (count and anomalies are BIGINT, times epoch milliseconds).
+pub(crate) fn window_of(
+    count: i64,
+    sum: f64,
+    min: f64,
+    max: f64,
+    last: f64,
+    last_ts: i64,
+    anomalies: i64,
+) -> tributary_core::process::WindowAggregate {
+    tributary_core::process::WindowAggregate {
+        count: count as u64,
+        sum,
+        min,
+        max,
+        last,
+        last_ts: tributary_core::Timestamp::from_millis(last_ts),
+        anomalies: anomalies as u64,
+    }
+}

@@ -118,15 +118,8 @@ impl ResultStore for PgResultStore {
         Ok(rows
             .into_iter()
             .map(|r| {
-                let w = WindowAggregate {
-                    count: r.count as u64,
-                    sum: r.sum,
-                    min: r.min,
-                    max: r.max,
-                    last: r.last,
-                    last_ts: Timestamp::from_millis(r.last_ts),
-                    anomalies: r.anomalies as u64,
-                };
+                let w =
+                    crate::window_of(r.count, r.sum, r.min, r.max, r.last, r.last_ts, r.anomalies);
                 (Timestamp::from_millis(r.start_ms), w)
             })
             .collect())

@@ -9,8 +9,7 @@ use sqlx::Connection;
 use std::time::Duration;
 use tributary::settings::{CacheBackend, EventLogBackend, ResultStoreBackend, Settings};
 use tributary_core::ports::EventLog;
-use tributary_core::process::WindowAggregate;
-use tributary_core::{DeviceId, MetricName, ScoredReading, Timestamp};
+use tributary_core::{ScoredReading, Timestamp};
 use tributary_postgres::PgResultStore;
 
 pub const KAFKA: &str = "127.0.0.1:9092";
@@ -126,37 +125,13 @@ pub fn fleet(devices: usize, per_device: i64, start: i64) -> Vec<ScoredReading> 
     out
 }
 
-type Windows = std::collections::BTreeMap<(DeviceId, MetricName, Timestamp), WindowAggregate>;
+pub use tributary_testkit::result_store::{expected as truth, Windows};
 
-pub fn truth(readings: &[ScoredReading]) -> Windows {
-    tributary_core::process::aggregate(readings)
-        .into_iter()
-        .map(|(k, w)| ((k.device_id, k.metric, k.start), w))
-        .collect()
-}
-
-/// What the result store holds for the devices and metrics of `readings`.
+/// What the result store holds for the devices and metrics of `readings` (empty while unreachable).
 pub async fn stored(store: &PgResultStore, readings: &[ScoredReading]) -> Windows {
-    use tributary_core::ports::ResultStore;
-    let mut keys: Vec<(DeviceId, MetricName)> = readings
-        .iter()
-        .flat_map(|r| r.metrics.keys().map(|m| (r.device_id.clone(), m.clone())))
-        .collect();
-    keys.sort();
-    keys.dedup();
-    let mut out = Windows::new();
-    for (d, m) in keys {
-        let windows = store.windows(
-            &d,
-            &m,
-            Timestamp::from_millis(0),
-            Timestamp::from_millis(i64::MAX / 2),
-        );
-        for (start, w) in windows.await.unwrap_or_default() {
-            out.insert((d.clone(), m.clone(), start), w);
-        }
-    }
-    out
+    tributary_testkit::result_store::observed(store, readings)
+        .await
+        .unwrap_or_default()
 }
 
 /// Waits until the store holds exactly the truth of `readings`; panics naming the first difference.

@@ -8,16 +8,19 @@ use tributary_core::ports::{Applied, ResultStore};
 use tributary_core::process::{aggregate, ConsumedBatch, LogPosition, WindowAggregate, WINDOW_MS};
 use tributary_core::{DeviceId, MetricName, ScoredReading, Timestamp};
 
-type Windows = BTreeMap<(DeviceId, MetricName, Timestamp), WindowAggregate>;
+/// Windows by device, metric and start.
+pub type Windows = BTreeMap<(DeviceId, MetricName, Timestamp), WindowAggregate>;
 
-fn expected(readings: &[ScoredReading]) -> Windows {
+/// The windows the core aggregates from `readings`: what any result store must end up holding.
+pub fn expected(readings: &[ScoredReading]) -> Windows {
     aggregate(readings)
         .into_iter()
         .map(|(k, w)| ((k.device_id, k.metric, k.start), w))
         .collect()
 }
 
-async fn observed(
+/// The windows `results` holds for the devices and metrics of `readings`.
+pub async fn observed(
     results: &dyn ResultStore,
     readings: &[ScoredReading],
 ) -> Result<Windows, PortError> {
