@@ -11,6 +11,7 @@
 "use strict";
 
 const http = require("http");
+const { Readable } = require("stream");
 const { randomUUID } = require("crypto");
 const vercelRoutes = require("@vercel/cosmosdb-server/lib/routes").default;
 const Account = require("@vercel/cosmosdb-server/lib/account").default;
@@ -152,10 +153,21 @@ function createServer(opts) {
 
   /** Databases, containers and UDFs: @vercel/cosmosdb-server's handlers, as its own server runs them. */
   async function vercel(req, res, parts) {
-    const route = vercelRoutes(req);
+    const chunks = [];
+    for await (const c of req) chunks.push(c);
+    const raw = Buffer.concat(chunks);
+    if (req.method === "POST" && parts.length === 3 && parts[2] === "colls") {
+      const { partitionKey } = JSON.parse(raw.toString() || "{}");
+      if (partitionKey && partitionKey.version !== undefined && partitionKey.version !== 2) {
+        return cosmosError(400, "BadRequest", "Only partition key version 2 is supported by this test server.");
+      }
+    }
+    // The body was consumed above; the handler reads it again from a replay of the same bytes.
+    const replay = Object.assign(Readable.from([raw]), { headers: req.headers, method: req.method, url: req.url });
+    const route = vercelRoutes(replay);
     if (!route) return cosmosError(400, "BadRequest", "no route");
     const [params, handler] = route;
-    const body = (await handler(account, req, res, params)) || {};
+    const body = (await handler(account, replay, res, params)) || {};
     const status = res.statusCode;
     // New containers hash partition keys with V2 unless told otherwise (the SDKs assume V1 when
     // `version` is missing, and only V2 is implemented here).
