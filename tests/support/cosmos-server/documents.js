@@ -99,7 +99,7 @@ class Container {
 
   /** All live documents, optionally limited to a scope {pk, rangeId, minEpk, maxEpk}. */
   list(scope = {}, now = Date.now()) {
-    const pkKey = scope.pk ? JSON.stringify(Container.key(scope.pk, "")) : null;
+    const pkKey = scope.pk ? Container.key(scope.pk, "") : null;
     const range = scope.rangeId !== undefined ? this.ranges.find(r => r.id === scope.rangeId) : null;
     if (scope.rangeId !== undefined && !range) {
       throw new CosmosError(410, "Gone", `partition key range ${scope.rangeId} does not exist`, { substatus: 1002 });
@@ -109,7 +109,7 @@ class Container {
       if (this.expired(entry, now)) {
         this.docs.delete(key);
       } else if (
-        (!pkKey || JSON.stringify(Container.key(this.partitionKeyOf(entry), "")) === pkKey)
+        (!pkKey || Container.key(this.partitionKeyOf(entry), "") === pkKey)
         && (!range || (range.min <= entry.epk && entry.epk < range.max))
         && (scope.minEpk === undefined || entry.epk >= scope.minEpk)
         && (scope.maxEpk === undefined || scope.maxEpk === "" || entry.epk < scope.maxEpk)
