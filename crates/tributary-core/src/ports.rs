@@ -154,3 +154,43 @@ pub trait LiveFeed: Send + Sync {
     /// Updates published from now on. A slow subscriber may miss some; it never blocks publishers.
     fn subscribe(&self) -> BoxStream<'static, ScoredReading>;
 }
+
+/// One range of a change feed that analyze instances share: who holds it, until when, and how far it
+/// has been analysed. The Cosmos DB lease container holds one per feed range.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Lease {
+    /// The feed range this lease covers (opaque to the core).
+    pub range: String,
+    /// The instance holding it; `None` when released or never taken.
+    pub owner: Option<String>,
+    /// Until when the owner holds it unless it renews; afterwards any instance may take it.
+    pub expires_at: Timestamp,
+    /// Where analysis of this range resumes.
+    pub continuation: Continuation,
+    /// The store's version of this lease (an etag): a write succeeds only if it is unchanged.
+    pub version: String,
+}
+
+impl Lease {
+    /// Held by someone other than `me` and not yet expired.
+    pub fn held_by_other(&self, me: &str, now: Timestamp) -> bool {
+        matches!(&self.owner, Some(o) if o != me) && self.expires_at > now
+    }
+
+    /// Held by `me` and not yet expired.
+    pub fn held_by(&self, me: &str, now: Timestamp) -> bool {
+        self.owner.as_deref() == Some(me) && self.expires_at > now
+    }
+}
+
+/// The leases over a reading store's change feed (Cosmos DB's lease container in production).
+#[async_trait]
+pub trait FeedLeases: Send + Sync {
+    /// Every range's lease, creating a free one (from the start of its range) for any range that has
+    /// none yet.
+    async fn leases(&self) -> Result<Vec<Lease>, PortError>;
+
+    /// Replaces `current` with `next` if the stored lease is still `current` (same version); `None`
+    /// when another instance changed it first. The returned lease carries the new version.
+    async fn replace(&self, current: &Lease, next: Lease) -> Result<Option<Lease>, PortError>;
+}

@@ -3,6 +3,7 @@
 //! means a crash republishes (at least once); the result store's identity check makes that harmless,
 //! and the committed state makes the replayed scores identical.
 
+pub mod balance;
 mod detector;
 
 pub use detector::{DetectorConfig, DeviceState, MetricStats};
