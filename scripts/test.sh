@@ -1,11 +1,20 @@
 #!/usr/bin/env bash
 # Runs every test on this machine: makes sure the servers the tests talk to are up — PostgreSQL and
 # Redis (the machine's; started if stopped), Kafka (nisshi on 127.0.0.1:9092; installed once into
-# ~/.cargo/bin, about 10 minutes on 2 cores, then started for this run) — runs `cargo test`, and stops
+# ~/.cargo/bin, about 10 minutes on 2 cores, then started for this run), the Cosmos DB test server
+# (tests/support/cosmos-server on 127.0.0.1:8081, npm packages from its lock file) and the Python
+# Cosmos SDK for the cross-client test (a venv in ~/.cache/tributary) — runs `cargo test`, and stops
 # what it started. Extra arguments go to `cargo test`.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 NISSHI_VERSION=0.8.1
+# The Cosmos DB emulator's published key; the test server checks every request's signature with it.
+COSMOS_KEY="C2y6yDjf5/R+ob0N8A7Cgv30VRDJIWEHLM+4QDU5DE2nQ9nDuVTqobD4b8mGGyPMbIZnqyMsEcaGQy67XIw/Jw=="
+COSMOS_SERVER=tests/support/cosmos-server
+COSMOS_VENV="$HOME/.cache/tributary/cosmos-venv"
+started=()
+stop_started() { for pid in "${started[@]}"; do kill "$pid" 2>/dev/null || true; done; }
+trap stop_started EXIT
 
 port_open() { (exec 3<>"/dev/tcp/$1/$2") 2>/dev/null; }
 wait_for_port() { # host port seconds
@@ -36,9 +45,24 @@ if ! port_open 127.0.0.1 9092; then
   nisshi_log=$(mktemp)
   nisshi broker --listener-url tcp://127.0.0.1:9092 --advertised-listener-url tcp://127.0.0.1:9092 \
     --storage-engine memory://nisshi/ >"$nisshi_log" 2>&1 &
-  nisshi_pid=$!
-  trap 'kill "$nisshi_pid" 2>/dev/null || true' EXIT
+  started+=($!)
   wait_for_port 127.0.0.1 9092 60 || { cat "$nisshi_log"; exit 1; }
 fi
+
+if ! port_open 127.0.0.1 8081; then
+  [ -d "$COSMOS_SERVER/node_modules" ] || npm ci --prefix "$COSMOS_SERVER" --no-audit --no-fund --silent
+  cosmos_log=$(mktemp)
+  node "$COSMOS_SERVER/server.js" --port 8081 --key "$COSMOS_KEY" --aad --ranges 4 >"$cosmos_log" 2>&1 &
+  started+=($!)
+  wait_for_port 127.0.0.1 8081 30 || { cat "$cosmos_log"; exit 1; }
+fi
+if ! "$COSMOS_VENV/bin/python" -c "import azure.cosmos" 2>/dev/null; then
+  echo "installing the Python Cosmos SDK into $COSMOS_VENV (once)"
+  python3 -m venv "$COSMOS_VENV"
+  "$COSMOS_VENV/bin/pip" install --quiet -r "$COSMOS_SERVER/requirements.txt"
+fi
+export TRIBUTARY_TEST_PYTHON="$COSMOS_VENV/bin/python"
+# The Cosmos SDK asks the Azure instance metadata service about the VM at start-up; not here.
+export COSMOS_DISABLE_IMDS=1
 
 cargo test --workspace --locked "$@"

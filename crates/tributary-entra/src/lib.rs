@@ -29,18 +29,24 @@ impl EntraTokenSource {
 
     /// The credential this environment offers (see the module docs for the order).
     pub fn from_environment(scope: &str) -> Result<Self, String> {
-        let credential: Arc<dyn TokenCredential> = if std::env::var_os("AZURE_FEDERATED_TOKEN_FILE")
-            .is_some()
-        {
-            WorkloadIdentityCredential::new(None).map_err(|e| format!("workload identity: {e}"))?
-        } else if std::env::var_os("IDENTITY_ENDPOINT").is_some()
-            || std::env::var_os("MSI_ENDPOINT").is_some()
-        {
-            ManagedIdentityCredential::new(None).map_err(|e| format!("managed identity: {e}"))?
-        } else {
-            DeveloperToolsCredential::new(None).map_err(|e| format!("developer credential: {e}"))?
-        };
-        Ok(Self::new(credential, scope))
+        Ok(Self::new(environment_credential()?, scope))
+    }
+}
+
+/// The credential this environment offers: workload identity, else managed identity, else the
+/// developer's tools (see the module docs). For SDKs that take a credential themselves (Cosmos DB).
+pub fn environment_credential() -> Result<Arc<dyn TokenCredential>, String> {
+    if std::env::var_os("AZURE_FEDERATED_TOKEN_FILE").is_some() {
+        Ok(WorkloadIdentityCredential::new(None).map_err(|e| format!("workload identity: {e}"))?)
+    } else if std::env::var_os("IDENTITY_ENDPOINT").is_some()
+        || std::env::var_os("MSI_ENDPOINT").is_some()
+    {
+        Ok(ManagedIdentityCredential::new(None).map_err(|e| format!("managed identity: {e}"))?)
+    } else {
+        Ok(
+            DeveloperToolsCredential::new(None)
+                .map_err(|e| format!("developer credential: {e}"))?,
+        )
     }
 }
 

@@ -182,7 +182,12 @@ function createServer(opts) {
     return { status, body, headers: body._etag ? { etag: body._etag } : {} };
   }
 
+  const trace = process.env.COSMOS_SERVER_TRACE === "1";
   return http.createServer((req, res) => {
+    if (trace) {
+      const h = Object.entries(req.headers).filter(([k]) => k.startsWith("x-ms-") || k.startsWith("if-") || k === "a-im");
+      console.log(req.method, req.url, JSON.stringify(Object.fromEntries(h))); // eslint-disable-line no-console
+    }
     (async () => {
       let { pathname } = new URL(req.url, "http://localhost");
       pathname = `/${pathname.split("/").filter(Boolean).join("/")}`;
