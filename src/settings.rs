@@ -9,6 +9,7 @@ use std::net::{IpAddr, Ipv4Addr};
 use std::path::{Path, PathBuf};
 use tributary_core::analyze::DetectorConfig;
 use tributary_core::ingest::IngestLimits;
+use tributary_cosmos::CosmosSettings;
 use tributary_kafka::KafkaSettings;
 use tributary_postgres::PgSettings;
 use tributary_redis::RedisSettings;
@@ -29,6 +30,7 @@ pub struct Settings {
     pub kafka: KafkaSettings,
     pub postgres: PgSettings,
     pub redis: RedisSettings,
+    pub cosmos: CosmosSettings,
     /// Feed this many simulated devices into the running pipeline (dev only).
     #[serde(skip)]
     pub simulate: Option<usize>,
@@ -46,9 +48,18 @@ pub struct HttpSettings {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
 #[serde(default)]
 pub struct Backends {
+    pub reading_store: ReadingStoreBackend,
     pub event_log: EventLogBackend,
     pub result_store: ResultStoreBackend,
     pub cache: CacheBackend,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ReadingStoreBackend {
+    #[default]
+    Embedded,
+    Cosmos,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
@@ -78,6 +89,7 @@ pub enum CacheBackend {
 impl Default for Backends {
     fn default() -> Self {
         Self {
+            reading_store: ReadingStoreBackend::Embedded,
             event_log: EventLogBackend::Embedded,
             result_store: ResultStoreBackend::Embedded,
             cache: CacheBackend::Memory,
@@ -108,6 +120,7 @@ impl Default for Settings {
             kafka: KafkaSettings::default(),
             postgres: PgSettings::default(),
             redis: RedisSettings::default(),
+            cosmos: CosmosSettings::default(),
             simulate: None,
         }
     }

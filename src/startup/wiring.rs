@@ -4,21 +4,28 @@
 use super::ANALYZE_FEED;
 use crate::functions::analyze::AnalyzeHost;
 use crate::functions::process::ProcessHost;
-use crate::settings::{CacheBackend, EventLogBackend, ResultStoreBackend, Settings};
+use crate::settings::{
+    CacheBackend, EventLogBackend, ReadingStoreBackend, ResultStoreBackend, Settings,
+};
 use crate::state::{system_clock, AppState, IngestState, QueryState};
 use crate::telemetry::Telemetry;
 use crate::triggers::analyze::AnalyzeTrigger;
 use crate::triggers::kafka_batch::KafkaBatches;
 use crate::triggers::kafka_process::KafkaProcessTrigger;
+use crate::triggers::leased_analyze::LeasedAnalyze;
 use crate::triggers::process::ProcessTrigger;
 use anyhow::Context;
 use futures::future::BoxFuture;
 use std::sync::Arc;
+use std::time::Duration;
 use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
 use tributary_core::analyze::Analyzer;
 use tributary_core::auth::{Auth, TokenSource};
-use tributary_core::ports::{CheckpointStore, EventLog, LatestCache, LiveFeed, ResultStore};
+use tributary_core::ports::{
+    CheckpointStore, EventLog, LatestCache, LiveFeed, ReadingStore, ResultStore,
+};
+use tributary_cosmos::{CosmosAuth, CosmosDb, CosmosFeedLeases, CosmosReadingStore};
 use tributary_embedded::{BroadcastLiveFeed, EmbeddedStorage, MemoryLatestCache};
 use tributary_kafka::{DeadLetters, KafkaEventLog, KafkaSource};
 use tributary_postgres::{PgCheckpointStore, PgResultStore};
@@ -95,9 +102,10 @@ pub(super) async fn wire(
     let telemetry = Arc::new(Telemetry::default());
     let stored = Arc::new(Notify::new());
     let published = Arc::new(Notify::new());
-    let needs_embedded = stages.ingest
-        || (stages.analyze
-            && (face == Face::Native || backends.result_store == ResultStoreBackend::Embedded))
+    let cosmos_readings = backends.reading_store == ReadingStoreBackend::Cosmos;
+    let reads_feed = stages.analyze && face == Face::Native;
+    let needs_embedded = (!cosmos_readings && (stages.ingest || reads_feed))
+        || (stages.analyze && backends.result_store == ResultStoreBackend::Embedded)
         || (backends.event_log == EventLogBackend::Embedded && stages.process)
         || (backends.result_store == ResultStoreBackend::Embedded
             && (stages.process || stages.query));
@@ -111,7 +119,25 @@ pub(super) async fn wire(
         ),
         false => None,
     };
-    let (readings, checkpoints, embedded_log, embedded_results) = match embedded {
+    let cosmos = match cosmos_readings && (stages.ingest || reads_feed) {
+        true => {
+            let credential = match settings.cosmos.auth {
+                CosmosAuth::Key => None,
+                CosmosAuth::Entra => {
+                    Some(tributary_entra::environment_credential().map_err(anyhow::Error::msg)?)
+                }
+            };
+            Some(
+                CosmosDb::connect(&settings.cosmos, credential)
+                    .await
+                    .with_context(|| {
+                        format!("connecting to Cosmos DB at {}", settings.cosmos.endpoint)
+                    })?,
+            )
+        }
+        false => None,
+    };
+    let (embedded_readings, checkpoints, embedded_log, embedded_results) = match embedded {
         Some(e) => (
             Some(Arc::new(e.readings)),
             Some(Arc::new(e.checkpoints) as Arc<dyn CheckpointStore>),
@@ -121,6 +147,11 @@ pub(super) async fn wire(
         None => (None, None, None, None),
     };
 
+    let readings: Option<Arc<dyn ReadingStore>> = match (&cosmos, embedded_readings) {
+        (Some(db), _) => Some(Arc::new(CosmosReadingStore::new(db.clone()))),
+        (None, Some(embedded)) if !cosmos_readings => Some(embedded),
+        _ => None,
+    };
     let postgres = match backends.result_store {
         ResultStoreBackend::Postgres => {
             let token = token_source(settings.postgres.auth, tributary_postgres::ENTRA_SCOPE)?;
@@ -168,29 +199,47 @@ pub(super) async fn wire(
             EventLogBackend::Kafka => Arc::new(KafkaEventLog::new(&settings.kafka)?),
         };
         let checkpoints: Arc<dyn CheckpointStore> = match (&postgres, checkpoints) {
-            (Some(pg), _) if face == Face::Host => {
+            (Some(pg), _) if face == Face::Host || cosmos_readings => {
                 Arc::new(PgCheckpointStore::new(pg.pool().clone()))
             }
             (_, Some(embedded)) => embedded,
             _ => anyhow::bail!("analyze needs a checkpoint store"),
         };
         match face {
-            Face::Native => {
-                let trigger = AnalyzeTrigger {
-                    analyzer: Analyzer::new(
-                        ANALYZE_FEED,
-                        settings.detector,
-                        settings.analyze_batch,
-                    ),
-                    store: readings.clone().context("reading store")?,
-                    checkpoints,
-                    log,
-                    telemetry: telemetry.clone(),
-                    wake: stored.clone(),
-                    published: published.clone(),
-                };
-                triggers.push(Box::pin(trigger.run(shutdown.clone())));
-            }
+            Face::Native => match &cosmos {
+                Some(db) => {
+                    let trigger = LeasedAnalyze {
+                        instance: instance_name(),
+                        leases: Arc::new(CosmosFeedLeases::new(db.clone())),
+                        store: readings.clone().context("reading store")?,
+                        checkpoints,
+                        log,
+                        telemetry: telemetry.clone(),
+                        feed: ANALYZE_FEED,
+                        detector: settings.detector,
+                        max_batch: settings.analyze_batch,
+                        lease_expiry: Duration::from_millis(settings.cosmos.lease_expiry_ms),
+                        published: published.clone(),
+                    };
+                    triggers.push(Box::pin(trigger.run(shutdown.clone())));
+                }
+                None => {
+                    let trigger = AnalyzeTrigger {
+                        analyzer: Analyzer::new(
+                            ANALYZE_FEED,
+                            settings.detector,
+                            settings.analyze_batch,
+                        ),
+                        store: readings.clone().context("reading store")?,
+                        checkpoints,
+                        log,
+                        telemetry: telemetry.clone(),
+                        wake: stored.clone(),
+                        published: published.clone(),
+                    };
+                    triggers.push(Box::pin(trigger.run(shutdown.clone())));
+                }
+            },
             Face::Host => {
                 analyze_host = Some(AnalyzeHost {
                     checkpoints,
@@ -277,6 +326,13 @@ pub(super) async fn wire(
         telemetry,
     };
     Ok((state, triggers))
+}
+
+/// This process's name in the change-feed leases: the pod (host) name and the process id, so a
+/// restarted process is a new owner and waits for its predecessor's leases to expire.
+fn instance_name() -> String {
+    let host = std::env::var("HOSTNAME").unwrap_or_else(|_| "tributary".into());
+    format!("{host}-{}", std::process::id())
 }
 
 /// An Entra token source for a backend configured with `auth = "entra"`.

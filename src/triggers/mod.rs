@@ -5,6 +5,7 @@
 pub mod analyze;
 pub mod kafka_batch;
 pub mod kafka_process;
+pub mod leased_analyze;
 pub mod process;
 
 use std::time::Duration;
