@@ -18,7 +18,6 @@ use serde_json::json;
 use std::sync::Arc;
 use tributary_core::analyze::{Analyzer, DetectorConfig};
 use tributary_core::ports::{CheckpointStore, EventLog};
-use tributary_core::Reading;
 
 pub const ROUTE: &str = "/Analyze";
 /// The trigger binding's name in `functions/Analyze/function.json`.
@@ -44,7 +43,7 @@ async fn handle(State(host): State<AnalyzeHost>, body: Bytes) -> Response {
     let mut logs = Vec::new();
     let mut readings = Vec::with_capacity(items.len());
     for (index, item) in items.into_iter().enumerate() {
-        match serde_json::from_value::<Reading>(item) {
+        match tributary_cosmos::reading_from_document(item) {
             Ok(reading) => readings.push(reading),
             Err(e) => {
                 // Only ingest writes the readings container: a foreign document is an operator's matter.

@@ -82,6 +82,10 @@ impl LeasedAnalyze {
             .cloned()
             .collect();
         for take in leases_to_take(&all, &self.instance, now) {
+            // A worker whose lease lapsed (its backend was away) renews it itself, or learns it lost it.
+            if workers.contains_key(&take.range) {
+                continue;
+            }
             let Some(lease) = all.iter().find(|l| l.range == take.range) else {
                 continue;
             };

@@ -43,6 +43,14 @@ pub fn reading_id_from_cosmos(id: &str) -> Result<ReadingId, String> {
     ReadingId::parse(&out)
 }
 
+/// The reading a readings-container document holds (as the Functions host's change-feed trigger
+/// delivers it).
+pub fn reading_from_document(document: serde_json::Value) -> Result<Reading, String> {
+    serde_json::from_value::<ReadingDocument>(document)
+        .map_err(|e| e.to_string())?
+        .into_reading()
+}
+
 /// A reading as stored in the readings container.
 #[derive(Debug, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]

@@ -8,7 +8,7 @@ mod leases;
 mod store;
 
 pub use connect::CosmosDb;
-pub use document::{cosmos_id, reading_id_from_cosmos};
+pub use document::{cosmos_id, reading_from_document, reading_id_from_cosmos};
 pub use leases::CosmosFeedLeases;
 pub use store::CosmosReadingStore;
 
