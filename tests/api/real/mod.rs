@@ -1,6 +1,7 @@
 //! Tests against the real servers `.ci/run` provides: Kafka (nisshi on 127.0.0.1:9092), the machine's
 //! PostgreSQL and Redis. Every test makes its own topic, consumer group, database and key prefix.
 
+mod cosmos;
 mod kafka;
 mod outage;
 mod workers;
