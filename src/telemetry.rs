@@ -94,6 +94,12 @@ impl Telemetry {
         }
     }
 
+    /// What one analyze pass did, whichever trigger drove it.
+    pub fn analyzed(&self, report: &tributary_core::analyze::AnalyzeReport) {
+        self.stage("analyze", "scored", report.scored);
+        self.anomalies(report.anomalies);
+    }
+
     pub fn stage_error(&self, stage: &'static str) {
         self.stage_errors
             .get_or_create(&vec![("stage", stage)])

@@ -60,8 +60,7 @@ async fn handle(State(host): State<AnalyzeHost>, body: Bytes) -> Response {
         .await
     {
         Ok(report) => {
-            host.telemetry.stage("analyze", "scored", report.scored);
-            host.telemetry.anomalies(report.anomalies);
+            host.telemetry.analyzed(&report);
             logs.push(format!(
                 "scored {} readings, {} with anomalies",
                 report.scored, report.anomalies

@@ -34,8 +34,7 @@ impl AnalyzeTrigger {
                 .await
             {
                 Ok(report) => {
-                    self.telemetry.stage("analyze", "scored", report.scored);
-                    self.telemetry.anomalies(report.anomalies);
+                    self.telemetry.analyzed(&report);
                     if let Some(remaining) = report.remaining {
                         self.telemetry.lag("change_feed", remaining);
                     }

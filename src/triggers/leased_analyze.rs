@@ -141,8 +141,7 @@ impl LeasedAnalyze {
                 .await
             {
                 Ok(report) => {
-                    self.telemetry.stage("analyze", "scored", report.scored);
-                    self.telemetry.anomalies(report.anomalies);
+                    self.telemetry.analyzed(&report);
                     if let (Some(remaining), Ok(mut lag)) = (report.remaining, lag.lock()) {
                         lag.insert(range.clone(), remaining);
                     }

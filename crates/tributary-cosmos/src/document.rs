@@ -51,7 +51,8 @@ pub fn reading_from_document(document: serde_json::Value) -> Result<Reading, Str
         .into_reading()
 }
 
-/// A reading as stored in the readings container.
+/// A reading as stored in the readings container: `Reading`'s fields, but `id` a plain string, since
+/// the encoded id may be longer than a `ReadingId` may be.
 #[derive(Debug, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub(crate) struct ReadingDocument {
