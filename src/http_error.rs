@@ -18,6 +18,12 @@ pub enum ApiError {
     UnsupportedMediaType(String),
     #[error(transparent)]
     Port(#[from] PortError),
+    /// Overload: nothing was stored; the client should retry after the given seconds.
+    #[error("{message}")]
+    Overloaded {
+        message: String,
+        retry_after_secs: u64,
+    },
 }
 
 impl IntoResponse for ApiError {
@@ -27,6 +33,19 @@ impl IntoResponse for ApiError {
             Self::NotFound(m) => (StatusCode::NOT_FOUND, m.clone()),
             Self::PayloadTooLarge(m) => (StatusCode::PAYLOAD_TOO_LARGE, m.clone()),
             Self::UnsupportedMediaType(m) => (StatusCode::UNSUPPORTED_MEDIA_TYPE, m.clone()),
+            Self::Overloaded {
+                message,
+                retry_after_secs,
+            } => {
+                let body = Json(serde_json::json!({ "error": message }));
+                let retry_after = retry_after_secs.to_string();
+                return (
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    [(header::RETRY_AFTER, retry_after)],
+                    body,
+                )
+                    .into_response();
+            }
             Self::Port(e) if e.is_retryable() => {
                 tracing::warn!(error = %e, "backend unavailable; asking the client to retry");
                 let body =

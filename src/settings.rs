@@ -31,6 +31,8 @@ pub struct Settings {
     pub postgres: PgSettings,
     pub redis: RedisSettings,
     pub cosmos: CosmosSettings,
+    /// Bounds under load: ingest budget and lag gate, connections, cache size, paging, live stream.
+    pub overload: crate::overload::OverloadSettings,
     /// Feed this many simulated devices into the running pipeline (dev only).
     #[serde(skip)]
     pub simulate: Option<usize>,
@@ -121,6 +123,7 @@ impl Default for Settings {
             postgres: PgSettings::default(),
             redis: RedisSettings::default(),
             cosmos: CosmosSettings::default(),
+            overload: crate::overload::OverloadSettings::default(),
             simulate: None,
         }
     }

@@ -23,6 +23,7 @@ pub const ANALYZE_FEED: &str = "analyze";
 
 pub struct Application {
     listener: TcpListener,
+    server_limits: crate::server::ServerLimits,
     state: AppState,
     triggers: Vec<BoxFuture<'static, ()>>,
     shutdown: CancellationToken,
@@ -75,6 +76,7 @@ impl Application {
         }
         Ok(Self {
             listener,
+            server_limits: crate::server::ServerLimits::from_settings(&settings.overload),
             state,
             triggers,
             shutdown,
@@ -103,9 +105,14 @@ impl Application {
         for trigger in self.triggers {
             tasks.spawn(trigger);
         }
-        let server = axum::serve(self.listener, app(self.state))
-            .with_graceful_shutdown(self.shutdown.clone().cancelled_owned());
-        let served = server.await.context("serving HTTP");
+        let server = crate::server::serve(
+            self.listener,
+            app(self.state),
+            self.server_limits,
+            self.shutdown.clone(),
+        );
+        server.await;
+        let served = Ok(());
         let drained = tokio::time::timeout(DRAIN_DEADLINE, async {
             while tasks.join_next().await.is_some() {}
         })

@@ -25,6 +25,8 @@ pub struct IngestState {
     pub clock: Clock,
     /// Signalled after readings are stored, so an in-process analyze wakes at once instead of polling.
     pub stored: Arc<Notify>,
+    /// The body budget and lag gate: when to answer 503 instead of taking more.
+    pub admission: crate::overload::Admission,
 }
 
 #[derive(Clone)]
@@ -35,6 +37,8 @@ pub struct QueryState {
     pub clock: Clock,
     /// Ends live streams on shutdown so draining never waits on a listener.
     pub shutdown: CancellationToken,
+    /// `/api/devices` page sizes: the default and the largest a request may ask for.
+    pub devices_page: (usize, usize),
 }
 
 /// Everything the HTTP app serves; absent parts are stages this replica does not run. `analyze` and

@@ -17,6 +17,7 @@ pub struct Telemetry {
     anomalies: Counter,
     lag: Family<Labels, Gauge>,
     ingest_seconds: Histogram,
+    refused: Family<Labels, Counter>,
 }
 
 impl Default for Telemetry {
@@ -61,7 +62,14 @@ impl Default for Telemetry {
             "Time to validate and durably store one ingest request",
             ingest_seconds.clone(),
         );
+        let refused = Family::<Labels, Counter>::default();
+        registry.register(
+            "ingest_refused_requests",
+            "Ingest requests answered 503 to shed load, by reason (busy: body budget spent; lagging)",
+            refused.clone(),
+        );
         Self {
+            refused,
             registry,
             readings,
             stage_readings,
@@ -114,6 +122,20 @@ impl Telemetry {
         self.lag
             .get_or_create(&vec![("source", source)])
             .set(n as i64);
+    }
+
+    /// The lag `source` last reported (0 if never).
+    pub fn lag_of(&self, source: &'static str) -> u64 {
+        let labels = vec![("source", source)];
+        self.lag
+            .get(&labels)
+            .map_or(0, |gauge| u64::try_from(gauge.get()).unwrap_or(0))
+    }
+
+    pub fn refused(&self, reason: &'static str) {
+        self.refused
+            .get_or_create(&vec![("reason", reason)])
+            .inc();
     }
 
     /// The OpenMetrics text exposition.

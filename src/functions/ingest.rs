@@ -1,9 +1,11 @@
 //! `POST /api/telemetry` (function Ingest): decode the body (JSON, NDJSON, gzip), hand the items to
-//! the core's ingest stage, and answer 202 once the accepted readings are durably stored.
+//! the core's ingest stage, and answer 202 once the accepted readings are durably stored. Bodies are
+//! read and inflated under the overload budget; while it is spent or the pipeline lags, 503.
 
 use crate::http_error::ApiError;
 use crate::state::IngestState;
-use axum::body::{to_bytes, Body, Bytes};
+use crate::overload::{read_body, BodyRead, Exhausted, Refusal, Reservation};
+use axum::body::{Body, Bytes};
 use axum::extract::{DefaultBodyLimit, State};
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -28,11 +30,25 @@ async fn handle(
     let started = Instant::now();
     let format = body_format(&headers)?;
     let gzip = is_gzip(&headers)?;
-    let raw = to_bytes(body, state.limits.max_body_bytes)
+    let admission = &state.admission;
+    admission.check_lag().map_err(|r| admission.refuse(r))?;
+    // Held until the answer is sent: the body, what it inflates to and what is parsed from it.
+    let mut reservation = admission.budget.reserve();
+    let declared = headers
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok()?.parse::<usize>().ok());
+    let raw = read_body(body, declared, state.limits.max_body_bytes, &mut reservation)
         .await
-        .map_err(|_| too_large(&state.limits))?;
+        .map_err(|e| match e {
+            BodyRead::TooLarge => too_large(&state.limits),
+            BodyRead::Exhausted => admission.refuse(Refusal::Busy),
+            BodyRead::Unreadable(e) => {
+                ApiError::BadRequest(format!("the body could not be read: {e}"))
+            }
+        })?;
     let bytes = if gzip {
-        gunzip(&raw, &state.limits)?
+        gunzip(&raw, &state.limits, &mut reservation)
+            .map_err(|e| e.unwrap_or_else(|| admission.refuse(Refusal::Busy)))?
     } else {
         raw
     };
@@ -111,19 +127,39 @@ fn too_large(limits: &IngestLimits) -> ApiError {
 }
 
 /// Decompresses with two guards: the decompressed size limit and the compression ratio (a small
-/// body that inflates enormously is refused before it is inflated).
-fn gunzip(compressed: &Bytes, limits: &IngestLimits) -> Result<Bytes, ApiError> {
+/// body that inflates enormously is refused before it is inflated). The output is reserved from the
+/// budget as it grows; `Err(None)` means the budget is spent.
+fn gunzip(
+    compressed: &Bytes,
+    limits: &IngestLimits,
+    reservation: &mut Reservation,
+) -> Result<Bytes, Option<ApiError>> {
+    const STEP: usize = 64 * 1024;
     let by_ratio = compressed
         .len()
         .saturating_mul(limits.max_compression_ratio);
     let cap = limits.max_body_bytes.min(by_ratio);
-    let mut out = Vec::with_capacity(cap.min(compressed.len() * 8));
-    flate2::read::MultiGzDecoder::new(compressed.as_ref())
-        .take(cap as u64 + 1)
-        .read_to_end(&mut out)
-        .map_err(|e| ApiError::BadRequest(format!("the body is not valid gzip: {e}")))?;
+    let base = reservation.held();
+    let mut out = Vec::new();
+    let mut decoder =
+        flate2::read::MultiGzDecoder::new(compressed.as_ref()).take(cap as u64 + 1);
+    loop {
+        let len = out.len();
+        reservation
+            .grow_to(base + len + STEP)
+            .map_err(|Exhausted| None)?;
+        out.reserve_exact(STEP);
+        out.resize(len + STEP, 0);
+        let n = decoder
+            .read(&mut out[len..])
+            .map_err(|e| Some(ApiError::BadRequest(format!("the body is not valid gzip: {e}"))))?;
+        out.truncate(len + n);
+        if n == 0 {
+            break;
+        }
+    }
     if out.len() > cap {
-        return Err(if cap == limits.max_body_bytes {
+        return Err(Some(if cap == limits.max_body_bytes {
             ApiError::PayloadTooLarge(format!(
                 "the body is larger than {} bytes after decompression",
                 limits.max_body_bytes
@@ -133,7 +169,7 @@ fn gunzip(compressed: &Bytes, limits: &IngestLimits) -> Result<Bytes, ApiError> 
                 "the body inflates more than {}:1; refused as a possible decompression bomb",
                 limits.max_compression_ratio
             ))
-        });
+        }));
     }
     Ok(Bytes::from(out))
 }

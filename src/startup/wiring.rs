@@ -4,6 +4,7 @@
 use super::ANALYZE_FEED;
 use crate::functions::analyze::AnalyzeHost;
 use crate::functions::process::ProcessHost;
+use crate::overload::{Admission, BodyBudget};
 use crate::settings::{
     CacheBackend, EventLogBackend, ReadingStoreBackend, ResultStoreBackend, Settings,
 };
@@ -168,8 +169,8 @@ pub(super) async fn wire(
     };
     let (cache, live): (Arc<dyn LatestCache>, Arc<dyn LiveFeed>) = match backends.cache {
         CacheBackend::Memory => (
-            Arc::new(MemoryLatestCache::default()),
-            Arc::new(BroadcastLiveFeed::default()),
+            Arc::new(MemoryLatestCache::new(settings.overload.cache_max_devices)),
+            Arc::new(BroadcastLiveFeed::new(settings.overload.stream_buffer)),
         ),
         CacheBackend::Redis => {
             let token = token_source(settings.redis.auth, tributary_redis::ENTRA_SCOPE)?;
@@ -305,6 +306,12 @@ pub(super) async fn wire(
             telemetry: telemetry.clone(),
             clock: clock.clone(),
             stored,
+            admission: Admission {
+                budget: BodyBudget::new(settings.overload.ingest_budget_bytes),
+                max_lag: settings.overload.max_lag,
+                retry_after_secs: settings.overload.retry_after_secs,
+                telemetry: telemetry.clone(),
+            },
         }),
         false => None,
     };
@@ -315,6 +322,10 @@ pub(super) async fn wire(
             live,
             clock,
             shutdown,
+            devices_page: (
+                settings.overload.devices_page.max(1),
+                settings.overload.devices_page_max.max(1),
+            ),
         }),
         _ => None,
     };

@@ -8,6 +8,7 @@ mod host;
 mod infra;
 mod ingest_contract;
 mod ingest_validation;
+mod overload;
 mod package;
 mod pipeline;
 mod real;

@@ -110,7 +110,12 @@ pub trait ResultStore: Send + Sync {
     /// The next offset to read for each partition of `consumer` (empty: start from the beginning).
     async fn positions(&self, consumer: &str) -> Result<BTreeMap<i32, i64>, PortError>;
 
-    async fn devices(&self) -> Result<Vec<DeviceLatest>, PortError>;
+    /// Up to `limit` devices whose id sorts after `after` (from the first when `None`), in id order.
+    async fn devices(
+        &self,
+        after: Option<&DeviceId>,
+        limit: usize,
+    ) -> Result<Vec<DeviceLatest>, PortError>;
 
     async fn device(&self, id: &DeviceId) -> Result<Option<DeviceLatest>, PortError>;
 
@@ -151,8 +156,23 @@ pub type CurrentWindows = BTreeMap<MetricName, (Timestamp, WindowAggregate)>;
 #[async_trait]
 pub trait LiveFeed: Send + Sync {
     async fn publish(&self, readings: &[ScoredReading]) -> Result<(), PortError>;
-    /// Updates published from now on. A slow subscriber may miss some; it never blocks publishers.
-    fn subscribe(&self) -> BoxStream<'static, ScoredReading>;
+    /// Updates published from now on, or, with `resume_after`, those after the update of that id
+    /// that the feed still holds. A slow subscriber may miss some (it is told how many); it never
+    /// blocks publishers.
+    fn subscribe(&self, resume_after: Option<u64>) -> BoxStream<'static, LiveUpdate>;
+}
+
+/// What a live subscriber receives.
+#[derive(Debug, Clone, PartialEq)]
+pub enum LiveUpdate {
+    /// A processed reading, with its position in the feed when the feed numbers its updates.
+    Reading {
+        id: Option<u64>,
+        reading: Box<ScoredReading>,
+    },
+    /// Updates this subscriber will never see: it fell behind, or they were published while it was
+    /// away. `None` when the feed cannot tell how many (a resume it cannot serve).
+    Missed(Option<u64>),
 }
 
 /// One range of a change feed that analyze instances share: who holds it, until when, and how far it

@@ -237,11 +237,19 @@ impl ResultStore for SqliteResultStore {
         stored_positions(&self.db.read, consumer).await
     }
 
-    async fn devices(&self) -> Result<Vec<DeviceLatest>, PortError> {
-        let rows: Vec<String> = sqlx::query_scalar("SELECT latest FROM devices ORDER BY device_id")
-            .fetch_all(&self.db.read)
-            .await
-            .map_err(error)?;
+    async fn devices(
+        &self,
+        after: Option<&DeviceId>,
+        limit: usize,
+    ) -> Result<Vec<DeviceLatest>, PortError> {
+        let rows: Vec<String> = sqlx::query_scalar(
+            "SELECT latest FROM devices WHERE device_id > ? ORDER BY device_id LIMIT ?",
+        )
+        .bind(after.map_or("", |d| d.as_str()))
+        .bind(i64::try_from(limit).unwrap_or(i64::MAX))
+        .fetch_all(&self.db.read)
+        .await
+        .map_err(error)?;
         rows.iter()
             .map(|json| serde_json::from_str(json).map_err(|e| corrupt("device", e)))
             .collect()

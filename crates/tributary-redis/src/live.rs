@@ -8,8 +8,9 @@ use async_trait::async_trait;
 use futures::stream::{BoxStream, StreamExt};
 use std::time::Duration;
 use tokio::sync::broadcast;
+use tokio_stream::wrappers::errors::BroadcastStreamRecvError;
 use tokio_stream::wrappers::BroadcastStream;
-use tributary_core::ports::LiveFeed;
+use tributary_core::ports::{LiveFeed, LiveUpdate};
 use tributary_core::process::anomalies_in;
 use tributary_core::{PortError, ScoredReading};
 
@@ -110,9 +111,17 @@ impl LiveFeed for RedisLiveFeed {
         pipe.query_async::<()>(&mut connection).await.map_err(error)
     }
 
-    fn subscribe(&self) -> BoxStream<'static, ScoredReading> {
-        BroadcastStream::new(self.local.subscribe())
-            .filter_map(|r| async move { r.ok() })
-            .boxed()
+    /// Pub/sub keeps nothing, so a resume is answered with a gap of unknown size; a subscriber
+    /// that falls behind the local fan-out is told how many it missed.
+    fn subscribe(&self, resume_after: Option<u64>) -> BoxStream<'static, LiveUpdate> {
+        let gap = resume_after.map(|_| LiveUpdate::Missed(None));
+        let live = BroadcastStream::new(self.local.subscribe()).map(|item| match item {
+            Ok(reading) => LiveUpdate::Reading {
+                id: None,
+                reading: Box::new(reading),
+            },
+            Err(BroadcastStreamRecvError::Lagged(n)) => LiveUpdate::Missed(Some(n)),
+        });
+        futures::stream::iter(gap).chain(live).boxed()
     }
 }

@@ -4,7 +4,7 @@
 
 use futures::StreamExt;
 use std::time::Duration;
-use tributary_core::ports::{LatestCache, LiveFeed};
+use tributary_core::ports::{LatestCache, LiveFeed, LiveUpdate};
 use tributary_core::process::DeviceLatest;
 use tributary_redis::{Keys, RedisLatestCache, RedisLiveFeed, RedisSettings};
 use tributary_testkit::{device, metric, scored, T0};
@@ -135,7 +135,7 @@ async fn live_updates_reach_subscribers_of_another_feed_and_anomalies_are_kept()
     let s = settings("live", 0);
     let publisher = RedisLiveFeed::connect(&s).await.expect("connect");
     let listener = RedisLiveFeed::connect(&s).await.expect("connect");
-    let mut updates = listener.subscribe();
+    let mut updates = listener.subscribe(None);
     let reading = scored(
         "fan-1",
         "r1",
@@ -158,7 +158,13 @@ async fn live_updates_reach_subscribers_of_another_feed_and_anomalies_are_kept()
     })
     .await
     .expect("a live update across feeds");
-    assert_eq!(received, reading);
+    assert_eq!(
+        received,
+        LiveUpdate::Reading {
+            id: None,
+            reading: Box::new(reading)
+        }
+    );
     let anomalies: Vec<String> = redis::cmd("LRANGE")
         .arg(Keys::new(&s.prefix).anomalies())
         .arg(0)

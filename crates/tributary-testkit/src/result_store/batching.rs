@@ -69,7 +69,7 @@ pub async fn an_empty_batch_changes_nothing(results: &dyn ResultStore) -> TestRe
         Applied::default()
     );
     assert!(results.positions(CONSUMER).await?.is_empty());
-    assert!(results.devices().await?.is_empty());
+    assert!(results.devices(None, 1000).await?.is_empty());
     Ok(())
 }
 
@@ -82,7 +82,7 @@ pub async fn one_batch_spanning_many_devices_and_windows_is_applied_whole(
     let expected = expected(&readings);
     assert_eq!(expected.len(), 40 * 30 * 2);
     assert_eq!(observed(results, &readings).await?, expected);
-    assert_eq!(results.devices().await?.len(), 40);
+    assert_eq!(results.devices(None, 1000).await?.len(), 40);
     Ok(())
 }
 

@@ -2,7 +2,9 @@
 //! do, written once against the port. Each adapter's tests call these on a fresh store.
 
 mod batching;
+mod paging;
 pub use batching::*;
+pub use paging::*;
 
 use crate::*;
 use std::collections::BTreeMap;
@@ -271,7 +273,7 @@ pub async fn devices_and_anomalies_reflect_fresh_readings(results: &dyn ResultSt
     );
     results.apply(&batch_at(0, 4, &[old])).await?;
 
-    let devices = results.devices().await?;
+    let devices = results.devices(None, 100).await?;
     let ids: Vec<&str> = devices.iter().map(|d| d.device_id.as_str()).collect();
     assert_eq!(ids, ["pump-a", "pump-b"]);
 
