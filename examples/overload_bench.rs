@@ -66,7 +66,13 @@ fn body(device: &str, first: u64, n: u64) -> Vec<u8> {
 }
 
 /// Sends one body until it is acknowledged or `give_up` passes; true when acknowledged.
-async fn deliver(client: &reqwest::Client, url: &str, gz: Vec<u8>, give_up: Instant, tally: &Mutex<Tally>) -> bool {
+async fn deliver(
+    client: &reqwest::Client,
+    url: &str,
+    gz: Vec<u8>,
+    give_up: Instant,
+    tally: &Mutex<Tally>,
+) -> bool {
     while Instant::now() < give_up {
         let started = Instant::now();
         let sent = client
@@ -77,34 +83,38 @@ async fn deliver(client: &reqwest::Client, url: &str, gz: Vec<u8>, give_up: Inst
             .send()
             .await;
         let ms = started.elapsed().as_secs_f64() * 1000.0;
-        let mut t = tally.lock().unwrap_or_else(|e| e.into_inner());
-        match sent {
-            Ok(r) if r.status().as_u16() == 202 => {
-                t.accepted_requests += 1;
-                t.accepted_ms.push(ms);
-                return true;
-            }
-            Ok(r) if matches!(r.status().as_u16(), 503 | 429) => {
-                t.refused += 1;
-                t.refused_ms.push(ms);
-                let wait = r.headers().get("retry-after").and_then(|v| v.to_str().ok()?.parse::<u64>().ok());
-                if wait.is_none() {
-                    t.refused_without_retry_after += 1;
+        // The tally is updated under the lock; the back-off happens after it is released.
+        let pause = {
+            let mut t = tally.lock().unwrap_or_else(|e| e.into_inner());
+            match sent {
+                Ok(r) if r.status().as_u16() == 202 => {
+                    t.accepted_requests += 1;
+                    t.accepted_ms.push(ms);
+                    return true;
                 }
-                drop(t);
-                tokio::time::sleep(Duration::from_secs(wait.unwrap_or(1))).await;
+                Ok(r) if matches!(r.status().as_u16(), 503 | 429) => {
+                    t.refused += 1;
+                    t.refused_ms.push(ms);
+                    let wait = r
+                        .headers()
+                        .get("retry-after")
+                        .and_then(|v| v.to_str().ok()?.parse::<u64>().ok());
+                    if wait.is_none() {
+                        t.refused_without_retry_after += 1;
+                    }
+                    wait.unwrap_or(1)
+                }
+                Ok(_) => {
+                    t.other_status += 1;
+                    1
+                }
+                Err(_) => {
+                    t.errors += 1;
+                    1
+                }
             }
-            Ok(_) => {
-                t.other_status += 1;
-                drop(t);
-                tokio::time::sleep(Duration::from_secs(1)).await;
-            }
-            Err(_) => {
-                t.errors += 1;
-                drop(t);
-                tokio::time::sleep(Duration::from_secs(1)).await;
-            }
-        }
+        };
+        tokio::time::sleep(Duration::from_secs(pause)).await;
     }
     false
 }
@@ -112,7 +122,10 @@ async fn deliver(client: &reqwest::Client, url: &str, gz: Vec<u8>, give_up: Inst
 /// Makes one request on a fresh connection, then waits for the server to close it: seconds idle.
 async fn idle_connection(addr: String, limit: Duration) -> Option<f64> {
     let mut stream = tokio::net::TcpStream::connect(addr).await.ok()?;
-    stream.write_all(b"GET /healthz HTTP/1.1\r\nHost: bench\r\n\r\n").await.ok()?;
+    stream
+        .write_all(b"GET /healthz HTTP/1.1\r\nHost: bench\r\n\r\n")
+        .await
+        .ok()?;
     let mut buf = [0u8; 4096];
     let n = stream.read(&mut buf).await.ok()?;
     let idle_since = Instant::now();
@@ -138,10 +151,20 @@ fn percentile(v: &mut [f64], p: f64) -> f64 {
 
 async fn counted(client: &reqwest::Client, target: &str, device: &str) -> u64 {
     let now = chrono::Utc::now().timestamp_millis();
-    let url = format!("{target}/api/devices/{device}/series?metric=t&from={}&to={}", now - 3_600_000, now + 60_000);
-    let Ok(r) = client.get(url).send().await else { return 0 };
-    let Ok(body) = r.json::<serde_json::Value>().await else { return 0 };
-    body["points"].as_array().map_or(0, |p| p.iter().filter_map(|p| p["count"].as_u64()).sum())
+    let url = format!(
+        "{target}/api/devices/{device}/series?metric=t&from={}&to={}",
+        now - 3_600_000,
+        now + 60_000
+    );
+    let Ok(r) = client.get(url).send().await else {
+        return 0;
+    };
+    let Ok(body) = r.json::<serde_json::Value>().await else {
+        return 0;
+    };
+    body["points"]
+        .as_array()
+        .map_or(0, |p| p.iter().filter_map(|p| p["count"].as_u64()).sum())
 }
 
 #[tokio::main]
@@ -149,12 +172,19 @@ async fn main() -> anyhow::Result<()> {
     let args = Args::parse();
     let target = args.target.trim_end_matches('/').to_owned();
     let url = format!("{target}/api/telemetry");
-    let client = reqwest::Client::builder().timeout(Duration::from_secs(40)).build()?;
+    let client = reqwest::Client::builder()
+        .timeout(Duration::from_secs(40))
+        .build()?;
     let run = chrono::Utc::now().timestamp() as u64 % 100_000 * 1_000_000_000;
     let tally = Arc::new(Mutex::new(Tally::default()));
     let addr = target.trim_start_matches("http://").to_owned();
     let idle: Vec<_> = (0..args.idle)
-        .map(|_| tokio::spawn(idle_connection(addr.clone(), Duration::from_secs(args.seconds + 120))))
+        .map(|_| {
+            tokio::spawn(idle_connection(
+                addr.clone(),
+                Duration::from_secs(args.seconds + 120),
+            ))
+        })
         .collect();
     let started = Instant::now();
     let stop = started + Duration::from_secs(args.seconds);
@@ -200,7 +230,8 @@ async fn main() -> anyhow::Result<()> {
     let (first_closed, last_closed) = (percentile(&mut closed, 0.0), percentile(&mut closed, 1.0));
     let on_time = closed.len() == args.idle
         && (args.idle == 0
-            || (first_closed >= args.idle_timeout_s - 0.5 && last_closed <= args.idle_timeout_s + 2.0));
+            || (first_closed >= args.idle_timeout_s - 0.5
+                && last_closed <= args.idle_timeout_s + 2.0));
     println!(
         "idle: connections={} closed={} closed_after_s_min={first_closed:.1} closed_after_s_max={last_closed:.1} on_time={on_time}",
         args.idle, closed.len()
@@ -237,7 +268,9 @@ async fn main() -> anyhow::Result<()> {
         if short == 0 && over == 0 { "PASS" } else { "FAIL" }
     );
     if short > 0 || over > 0 {
-        anyhow::bail!("{short} devices short of what was acknowledged, {over} counted more than sent");
+        anyhow::bail!(
+            "{short} devices short of what was acknowledged, {over} counted more than sent"
+        );
     }
     if !answered {
         anyhow::bail!("overload was not answered with 503/429 and Retry-After");

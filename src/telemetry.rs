@@ -133,9 +133,7 @@ impl Telemetry {
     }
 
     pub fn refused(&self, reason: &'static str) {
-        self.refused
-            .get_or_create(&vec![("reason", reason)])
-            .inc();
+        self.refused.get_or_create(&vec![("reason", reason)]).inc();
     }
 
     /// The OpenMetrics text exposition.

@@ -40,13 +40,13 @@ async fn handle(
     let Query(q) = query.map_err(|e| ApiError::BadRequest(e.body_text()))?;
     let (default, max) = state.devices_page;
     let limit = params::limit(q.limit.as_deref(), default, max)?;
-    let after = match q.cursor.as_deref().filter(|c| !c.is_empty()) {
-        Some(c) => Some(
-            params::device_id(c)
-                .map_err(|_| ApiError::BadRequest(format!("cursor {c:?} is not a device cursor")))?,
-        ),
-        None => None,
-    };
+    let after =
+        match q.cursor.as_deref().filter(|c| !c.is_empty()) {
+            Some(c) => Some(params::device_id(c).map_err(|_| {
+                ApiError::BadRequest(format!("cursor {c:?} is not a device cursor"))
+            })?),
+            None => None,
+        };
     // One more than asked tells whether another page follows.
     let mut devices = state.results.devices(after.as_ref(), limit + 1).await?;
     let next_cursor = match devices.len() > limit {

@@ -3,8 +3,8 @@
 //! read and inflated under the overload budget; while it is spent or the pipeline lags, 503.
 
 use crate::http_error::ApiError;
-use crate::state::IngestState;
 use crate::overload::{read_body, BodyRead, Exhausted, Refusal, Reservation};
+use crate::state::IngestState;
 use axum::body::{Body, Bytes};
 use axum::extract::{DefaultBodyLimit, State};
 use axum::http::{header, HeaderMap, StatusCode};
@@ -37,15 +37,18 @@ async fn handle(
     let declared = headers
         .get(header::CONTENT_LENGTH)
         .and_then(|v| v.to_str().ok()?.parse::<usize>().ok());
-    let raw = read_body(body, declared, state.limits.max_body_bytes, &mut reservation)
-        .await
-        .map_err(|e| match e {
-            BodyRead::TooLarge => too_large(&state.limits),
-            BodyRead::Exhausted => admission.refuse(Refusal::Busy),
-            BodyRead::Unreadable(e) => {
-                ApiError::BadRequest(format!("the body could not be read: {e}"))
-            }
-        })?;
+    let raw = read_body(
+        body,
+        declared,
+        state.limits.max_body_bytes,
+        &mut reservation,
+    )
+    .await
+    .map_err(|e| match e {
+        BodyRead::TooLarge => too_large(&state.limits),
+        BodyRead::Exhausted => admission.refuse(Refusal::Busy),
+        BodyRead::Unreadable(e) => ApiError::BadRequest(format!("the body could not be read: {e}")),
+    })?;
     let bytes = if gzip {
         gunzip(&raw, &state.limits, &mut reservation)
             .map_err(|e| e.unwrap_or_else(|| admission.refuse(Refusal::Busy)))?
@@ -141,8 +144,7 @@ fn gunzip(
     let cap = limits.max_body_bytes.min(by_ratio);
     let base = reservation.held();
     let mut out = Vec::new();
-    let mut decoder =
-        flate2::read::MultiGzDecoder::new(compressed.as_ref()).take(cap as u64 + 1);
+    let mut decoder = flate2::read::MultiGzDecoder::new(compressed.as_ref()).take(cap as u64 + 1);
     loop {
         let len = out.len();
         reservation
@@ -150,9 +152,11 @@ fn gunzip(
             .map_err(|Exhausted| None)?;
         out.reserve_exact(STEP);
         out.resize(len + STEP, 0);
-        let n = decoder
-            .read(&mut out[len..])
-            .map_err(|e| Some(ApiError::BadRequest(format!("the body is not valid gzip: {e}"))))?;
+        let n = decoder.read(&mut out[len..]).map_err(|e| {
+            Some(ApiError::BadRequest(format!(
+                "the body is not valid gzip: {e}"
+            )))
+        })?;
         out.truncate(len + n);
         if n == 0 {
             break;

@@ -30,6 +30,10 @@ pub fn connection_limit(configured: usize, reserved: u64) -> usize {
         }
         n => n,
     };
-    tracing::info!(files, reserved, "serving at most {limit} connections at once");
+    tracing::info!(
+        files,
+        reserved,
+        "serving at most {limit} connections at once"
+    );
     limit
 }

@@ -40,13 +40,11 @@ impl ResultStore for PgResultStore {
         // The page is chosen on `devices` alone (its primary key index), then joined to its
         // metrics; the cursor compares in the same collation as the order, so pages never overlap.
         let rows = sqlx::query!(
-            r#"WITH page AS (
-                 SELECT device_id, last_seen FROM devices
-                 WHERE device_id > $1
-                 ORDER BY device_id LIMIT $2)
-             SELECT d.device_id, d.last_seen, m.metric, m.value, m.ts, m.score, m.anomaly
-             FROM page d JOIN device_metrics m USING (device_id)
-             ORDER BY d.device_id, m.metric"#,
+            "SELECT d.device_id, d.last_seen, m.metric, m.value, m.ts, m.score, m.anomaly
+             FROM devices d JOIN device_metrics m USING (device_id)
+             WHERE d.device_id IN
+                 (SELECT device_id FROM devices WHERE device_id > $1 ORDER BY device_id LIMIT $2)
+             ORDER BY d.device_id, m.metric",
             after.map_or("", |d| d.as_str()),
             i64::try_from(limit).unwrap_or(i64::MAX)
         )

@@ -31,7 +31,11 @@ async fn post_raw(app: &TestApp, body: Vec<u8>, gzip: bool) -> reqwest::Response
     if gzip {
         request = request.header("content-encoding", "gzip");
     }
-    request.body(body).send().await.expect("POST reaches the app")
+    request
+        .body(body)
+        .send()
+        .await
+        .expect("POST reaches the app")
 }
 
 /// Readings of `device` counted by the pipeline (sum of its one-minute windows).
@@ -72,7 +76,9 @@ async fn past_the_body_budget_ingest_answers_503_with_retry_after_and_loses_noth
     let held = body("held-1", 430, 0).into_bytes();
     let (tx, rx) = tokio::sync::mpsc::channel::<Result<Vec<u8>, std::io::Error>>(2);
     let split = held.len() - 8;
-    tx.send(Ok(held[..split].to_vec())).await.expect("first part");
+    tx.send(Ok(held[..split].to_vec()))
+        .await
+        .expect("first part");
     let held_request = tokio::spawn(
         app.client
             .post(format!("{}/api/telemetry", app.base))
@@ -93,20 +99,31 @@ async fn past_the_body_budget_ingest_answers_503_with_retry_after_and_loses_noth
     .await;
     assert_overloaded(refused.status(), refused.headers());
     let error: Value = refused.json().await.expect("JSON error");
-    assert!(error["error"].as_str().is_some_and(|e| e.contains("retry")), "{error}");
+    assert!(
+        error["error"].as_str().is_some_and(|e| e.contains("retry")),
+        "{error}"
+    );
 
     // A gzip body that is small on the wire but inflates past the budget is refused as it inflates.
     let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
-    gz.write_all(body("gzip-1", 1000, 0).as_bytes()).expect("gzip");
+    gz.write_all(body("gzip-1", 1000, 0).as_bytes())
+        .expect("gzip");
     let gz = gz.finish().expect("gzip");
-    assert!(held.len() + gz.len() < 64 * 1024, "fits on the wire: {}", gz.len());
+    assert!(
+        held.len() + gz.len() < 64 * 1024,
+        "fits on the wire: {}",
+        gz.len()
+    );
     let response = post_raw(&app, gz.clone(), true).await;
     assert_overloaded(response.status(), response.headers());
 
     // The held request completes and is acknowledged; then the refused ones go through on retry.
     tx.send(Ok(held[split..].to_vec())).await.expect("rest");
     drop(tx);
-    let held_response = held_request.await.expect("task").expect("held request answered");
+    let held_response = held_request
+        .await
+        .expect("task")
+        .expect("held request answered");
     assert_eq!(held_response.status(), reqwest::StatusCode::ACCEPTED);
     for (bytes, gzip) in [(other, false), (gz, true)] {
         let response = post_raw(&app, bytes, gzip).await;
@@ -115,9 +132,11 @@ async fn past_the_body_budget_ingest_answers_503_with_retry_after_and_loses_noth
 
     // Everything acknowledged is counted, once: the refusals stored nothing.
     for (device, n) in [("held-1", 430), ("other-1", 300), ("gzip-1", 1000)] {
-        eventually(&format!("{n} readings of {device} counted"), SETTLE, || async {
-            (counted(&app, device).await == n).then_some(())
-        })
+        eventually(
+            &format!("{n} readings of {device} counted"),
+            SETTLE,
+            || async { (counted(&app, device).await == n).then_some(()) },
+        )
         .await;
     }
 }
@@ -182,7 +201,12 @@ async fn while_the_pipeline_lags_past_its_bound_ingest_answers_503_then_recovers
     .await;
     assert_overloaded(refused.status(), refused.headers());
     let error: Value = refused.json().await.expect("JSON error");
-    assert!(error["error"].as_str().is_some_and(|e| e.contains("behind")), "{error}");
+    assert!(
+        error["error"]
+            .as_str()
+            .is_some_and(|e| e.contains("behind")),
+        "{error}"
+    );
     // Once analyze and process catch up, the same request is taken.
     eventually("ingest accepts again", SETTLE, || async {
         let response = post_raw(&app, small.clone(), false).await;

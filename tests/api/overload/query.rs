@@ -55,7 +55,11 @@ async fn devices_pages_list_every_device_exactly_once() {
             }
         }
         let distinct: BTreeSet<&String> = seen.iter().collect();
-        assert_eq!((seen.len(), distinct.len()), (1234, 1234), "pages of {page}");
+        assert_eq!(
+            (seen.len(), distinct.len()),
+            (1234, 1234),
+            "pages of {page}"
+        );
         let mut sorted = seen.clone();
         sorted.sort();
         assert_eq!(seen, sorted, "in id order");

@@ -111,7 +111,9 @@ impl LiveFeed for BroadcastLiveFeed {
         let (receiver, replay) = match self.recent.lock() {
             Ok(recent) => (
                 self.sender.subscribe(),
-                resume_after.map(|after| recent.resume(after)).unwrap_or_default(),
+                resume_after
+                    .map(|after| recent.resume(after))
+                    .unwrap_or_default(),
             ),
             Err(_) => (self.sender.subscribe(), vec![LiveUpdate::Missed(None)]),
         };

@@ -79,7 +79,14 @@ fn id_of(update: &LiveUpdate) -> u64 {
 
 fn numbered(n: usize) -> Vec<ScoredReading> {
     (0..n)
-        .map(|i| scored("pump-1", &format!("r{i}"), T0 + i as i64, &[("temp", i as f64, false)]))
+        .map(|i| {
+            scored(
+                "pump-1",
+                &format!("r{i}"),
+                T0 + i as i64,
+                &[("temp", i as f64, false)],
+            )
+        })
         .collect()
 }
 
@@ -146,7 +153,8 @@ async fn a_subscriber_resumes_after_the_last_id_it_saw() -> TestResult {
 #[tokio::test]
 async fn memory_cache_evicts_the_least_recently_updated_devices_past_its_bound() -> TestResult {
     let cache = MemoryLatestCache::new(3);
-    let latest = |dev: &str| DeviceLatest::from_reading(&scored(dev, "r", T0, &[("temp", 1.0, false)]));
+    let latest =
+        |dev: &str| DeviceLatest::from_reading(&scored(dev, "r", T0, &[("temp", 1.0, false)]));
     for dev in ["d1", "d2", "d3"] {
         cache.merge(&[latest(dev)]).await?;
     }
@@ -154,7 +162,13 @@ async fn memory_cache_evicts_the_least_recently_updated_devices_past_its_bound()
     cache.merge(&[latest("d4"), latest("d5")]).await?;
 
     assert_eq!(cache.len(), 3);
-    for (dev, kept) in [("d1", true), ("d2", false), ("d3", false), ("d4", true), ("d5", true)] {
+    for (dev, kept) in [
+        ("d1", true),
+        ("d2", false),
+        ("d3", false),
+        ("d4", true),
+        ("d5", true),
+    ] {
         assert_eq!(cache.get(&device(dev)).await?.is_some(), kept, "{dev}");
     }
     for i in 0..1000 {

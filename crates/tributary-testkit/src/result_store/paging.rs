@@ -44,7 +44,11 @@ pub async fn devices_page_through_every_device_exactly_once(
                 break;
             }
         }
-        let expected: Vec<DeviceId> = all.iter().take(seen.len()).map(|d| d.device_id.clone()).collect();
+        let expected: Vec<DeviceId> = all
+            .iter()
+            .take(seen.len())
+            .map(|d| d.device_id.clone())
+            .collect();
         assert_eq!(seen, expected, "pages of {limit} list the devices in order");
         if limit > 1 {
             assert_eq!(seen.len(), ids.len(), "pages of {limit} reach every device");
