@@ -25,35 +25,12 @@ async fn devices_pages_list_every_device_exactly_once() {
         .collect();
     assert_eq!(app.post(&json!(readings)).await.0, StatusCode::ACCEPTED);
     eventually("all devices processed", SETTLE, || async {
-        let (_, body) = app.get("/api/devices?limit=500&cursor=dev-998").await;
-        (body["devices"].as_array()?.len() == 1).then_some(())
+        (list(&app, "limit=500&", 500).await.len() == 1234).then_some(())
     })
     .await;
 
     for (query, page) in [("", 100), ("limit=500&", 500), ("limit=7&", 7)] {
-        let mut seen = Vec::new();
-        let mut cursor: Option<String> = None;
-        loop {
-            let path = match &cursor {
-                Some(c) => format!("/api/devices?{query}cursor={c}"),
-                None => format!("/api/devices?{query}"),
-            };
-            let (status, body) = app.get(&path).await;
-            assert_eq!(status, StatusCode::OK, "{body}");
-            let devices = body["devices"].as_array().expect("devices");
-            assert!(devices.len() <= page);
-            for d in devices {
-                assert!(d["metrics"]["t"]["value"].is_number(), "{d}");
-                seen.push(d["deviceId"].as_str().expect("id").to_owned());
-            }
-            match body["nextCursor"].as_str() {
-                Some(next) => {
-                    assert_eq!(devices.len(), page, "only a full page has a next one");
-                    cursor = Some(next.to_owned());
-                }
-                None => break,
-            }
-        }
+        let seen = list(&app, query, page).await;
         let distinct: BTreeSet<&String> = seen.iter().collect();
         assert_eq!(
             (seen.len(), distinct.len()),
@@ -67,6 +44,33 @@ async fn devices_pages_list_every_device_exactly_once() {
     for bad in ["limit=0", "limit=501", "limit=x", "cursor=no%20spaces"] {
         let (status, body) = app.get(&format!("/api/devices?{bad}")).await;
         assert_eq!(status, StatusCode::BAD_REQUEST, "{bad}: {body}");
+    }
+}
+
+/// Every device id, following `nextCursor` from page to page of at most `page`.
+async fn list(app: &TestApp, query: &str, page: usize) -> Vec<String> {
+    let mut seen = Vec::new();
+    let mut cursor: Option<String> = None;
+    loop {
+        let path = match &cursor {
+            Some(c) => format!("/api/devices?{query}cursor={c}"),
+            None => format!("/api/devices?{query}"),
+        };
+        let (status, body) = app.get(&path).await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        let devices = body["devices"].as_array().expect("devices");
+        assert!(devices.len() <= page);
+        for d in devices {
+            assert!(d["metrics"]["t"]["value"].is_number(), "{d}");
+            seen.push(d["deviceId"].as_str().expect("id").to_owned());
+        }
+        match body["nextCursor"].as_str() {
+            Some(next) => {
+                assert_eq!(devices.len(), page, "only a full page has a next one");
+                cursor = Some(next.to_owned());
+            }
+            None => return seen,
+        }
     }
 }
 
