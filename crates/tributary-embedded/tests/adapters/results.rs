@@ -21,4 +21,5 @@ conformance!(
     one_batch_spanning_many_devices_and_windows_is_applied_whole,
     any_batching_with_redeliveries_and_republishes_gives_the_core_aggregate,
     concurrent_applies_of_the_same_batch_count_it_once,
+    latest_follows_the_core_rule_in_any_order,
 );

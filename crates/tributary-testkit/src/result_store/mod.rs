@@ -2,7 +2,9 @@
 //! do, written once against the port. Each adapter's tests call these on a fresh store.
 
 mod batching;
+mod latest;
 pub use batching::*;
+pub use latest::*;
 
 use crate::*;
 use std::collections::BTreeMap;

@@ -323,3 +323,5 @@ async fn the_cache_keeps_each_metrics_current_window() {
         .expect("get")
         .is_empty());
 }
+
+mod latest_rule;
