@@ -1,7 +1,9 @@
 //! The in-process change-feed trigger: runs `Analyzer::step` until the feed is drained, then waits for
-//! new readings (or a poll tick). Errors are retried after a pause; the checkpoint makes that safe.
+//! new readings (or a poll tick). Errors are retried after a pause that depends on their class
+//! (`Backoff`); the checkpoint makes that safe.
 
-use super::{IDLE_POLL, RETRY_DELAY};
+use super::backoff::Backoff;
+use super::IDLE_POLL;
 use crate::telemetry::Telemetry;
 use std::sync::Arc;
 use tokio::sync::Notify;
@@ -23,6 +25,7 @@ pub struct AnalyzeTrigger {
 
 impl AnalyzeTrigger {
     pub async fn run(mut self, shutdown: CancellationToken) {
+        let mut backoff = Backoff::new("analyze", self.telemetry.clone());
         while !shutdown.is_cancelled() {
             let pause = match self
                 .analyzer
@@ -34,6 +37,7 @@ impl AnalyzeTrigger {
                 .await
             {
                 Ok(report) => {
+                    backoff.succeeded();
                     self.telemetry.analyzed(&report);
                     if let Some(remaining) = report.remaining {
                         self.telemetry.lag("change_feed", remaining);
@@ -44,11 +48,7 @@ impl AnalyzeTrigger {
                     }
                     IDLE_POLL
                 }
-                Err(e) => {
-                    self.telemetry.stage_error("analyze");
-                    tracing::warn!(error = %e, "analyze step failed; retrying from the last checkpoint");
-                    RETRY_DELAY
-                }
+                Err(e) => backoff.failed(&e),
             };
             if !super::wait(&shutdown, &self.wake, pause).await {
                 break;

@@ -11,4 +11,4 @@ pub mod process;
 pub mod query;
 
 pub use domain::{DeviceId, MetricName, Reading, ReadingId, ScoredReading, ScoredValue, Timestamp};
-pub use error::PortError;
+pub use error::{ErrorClass, PortError};
