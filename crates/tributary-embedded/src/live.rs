@@ -18,7 +18,7 @@ pub struct MemoryLatestCache {
 }
 
 fn poisoned() -> PortError {
-    PortError::failed("memory cache", "a writer panicked")
+    PortError::broken("memory cache", "a writer panicked")
 }
 
 #[async_trait]

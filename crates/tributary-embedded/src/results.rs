@@ -294,7 +294,7 @@ impl ResultStore for SqliteResultStore {
         .map_err(error)?;
         rows.iter()
             .map(|row| {
-                let bad = |e: String| PortError::failed(crate::db::BACKEND, e);
+                let bad = |e: String| PortError::broken(crate::db::BACKEND, e);
                 Ok(Anomaly {
                     device_id: DeviceId::parse(row.get(0)).map_err(bad)?,
                     metric: MetricName::parse(row.get(1)).map_err(bad)?,

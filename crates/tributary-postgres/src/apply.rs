@@ -134,7 +134,8 @@ async fn merge_windows(
              sum = w.sum + excluded.sum,
              min = LEAST(w.min, excluded.min),
              max = GREATEST(w.max, excluded.max),
-             last = CASE WHEN (excluded.last_ts, excluded.last) > (w.last_ts, w.last)
+             last = CASE WHEN (excluded.last_ts, excluded.last, excluded.last::text <> '-0')
+                            > (w.last_ts, w.last, w.last::text <> '-0')
                          THEN excluded.last ELSE w.last END,
              last_ts = GREATEST(w.last_ts, excluded.last_ts),
              anomalies = w.anomalies + excluded.anomalies
@@ -154,7 +155,7 @@ async fn merge_windows(
     .await
     .map_err(error)?;
     let bad =
-        |e: String| PortError::failed(crate::BACKEND, format!("stored window is invalid: {e}"));
+        |e: String| PortError::broken(crate::BACKEND, format!("stored window is invalid: {e}"));
     rows.into_iter()
         .map(|r| {
             let key = WindowKey {
@@ -248,7 +249,9 @@ async fn merge_latest(tx: &mut Tx<'_>, fresh: &[ScoredReading]) -> Result<(), Po
          SELECT * FROM UNNEST($1::text[], $2::text[], $3::float8[], $4::int8[], $5::float8[], $6::bool[])
          ON CONFLICT (device_id, metric) DO UPDATE SET
              value = excluded.value, ts = excluded.ts, score = excluded.score, anomaly = excluded.anomaly
-         WHERE (excluded.ts, excluded.value) > (m.ts, m.value)",
+         WHERE (excluded.ts, excluded.value, excluded.value::text <> '-0',
+                excluded.score, excluded.score::text <> '-0', excluded.anomaly)
+             > (m.ts, m.value, m.value::text <> '-0', m.score, m.score::text <> '-0', m.anomaly)",
         &device as &[&str],
         &metric as &[&str],
         &value,

@@ -8,7 +8,7 @@ use tributary_core::process::{ConsumedBatch, DeviceLatest, LatestValue, WindowAg
 use tributary_core::{DeviceId, MetricName, PortError, ReadingId, Timestamp};
 
 fn parse<T>(parsed: Result<T, String>) -> Result<T, PortError> {
-    parsed.map_err(|e| PortError::failed(BACKEND, format!("stored value is invalid: {e}")))
+    parsed.map_err(|e| PortError::broken(BACKEND, format!("stored value is invalid: {e}")))
 }
 
 #[async_trait]

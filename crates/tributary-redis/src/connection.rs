@@ -27,7 +27,7 @@ fn client_with(
     password: Option<&str>,
 ) -> Result<redis::Client, PortError> {
     let bad =
-        |e: redis::RedisError| PortError::failed(BACKEND, format!("bad Redis URL: {:?}", e.kind()));
+        |e: redis::RedisError| PortError::broken(BACKEND, format!("bad Redis URL: {:?}", e.kind()));
     let mut info = settings
         .url
         .expose_secret()

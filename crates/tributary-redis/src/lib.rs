@@ -54,6 +54,6 @@ pub(crate) fn error(e: redis::RedisError) -> PortError {
     if e.is_io_error() || e.is_timeout() || e.is_connection_dropped() || e.is_connection_refusal() {
         PortError::unavailable(BACKEND, e)
     } else {
-        PortError::failed(BACKEND, e)
+        PortError::broken(BACKEND, e)
     }
 }
