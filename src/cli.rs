@@ -55,6 +55,19 @@ enum Command {
     /// Check a deployment against a truth file: lost, double-counted and wrong windows, anomaly
     /// precision and recall, freshness. Exits non-zero on any mismatch.
     Verify(crate::verify::args::VerifyArgs),
+    /// List the records analyze and process set aside (unreadable or refused), or replay them.
+    DeadLetters(DeadLettersArgs),
+}
+
+#[derive(clap::Args)]
+struct DeadLettersArgs {
+    #[command(flatten)]
+    config: ConfigArgs,
+    /// Directory of the embedded stores [default: ./.tributary].
+    #[arg(long, env = "TRIBUTARY_DATA_DIR")]
+    data_dir: Option<PathBuf>,
+    #[command(subcommand)]
+    action: crate::dead_letters::Action,
 }
 
 #[derive(clap::Args)]
@@ -147,6 +160,13 @@ pub fn main() -> anyhow::Result<()> {
             Command::Package(args) => package(args),
             Command::Simulate(args) => crate::simulate::args::main(args).await,
             Command::Verify(args) => crate::verify::args::main(args).await,
+            Command::DeadLetters(args) => {
+                let mut settings = load(&args.config)?;
+                if let Some(dir) = args.data_dir {
+                    settings.data_dir = dir;
+                }
+                crate::dead_letters::main(&settings, args.action).await
+            }
         }
     })
 }

@@ -3,6 +3,7 @@
 
 pub mod app;
 pub mod cli;
+pub mod dead_letters;
 pub mod functions;
 pub mod host;
 pub mod http_error;

@@ -137,15 +137,18 @@ pub(super) async fn wire(
         }
         false => None,
     };
-    let (embedded_readings, checkpoints, embedded_log, embedded_results) = match embedded {
+    let (embedded_readings, embedded_checkpoints, embedded_log, embedded_results) = match embedded {
         Some(e) => (
             Some(Arc::new(e.readings)),
-            Some(Arc::new(e.checkpoints) as Arc<dyn CheckpointStore>),
+            Some(Arc::new(e.checkpoints)),
             Some(Arc::new(e.events)),
             Some(Arc::new(e.results)),
         ),
         None => (None, None, None, None),
     };
+    let checkpoints = embedded_checkpoints
+        .clone()
+        .map(|c| c as Arc<dyn CheckpointStore>);
 
     let readings: Option<Arc<dyn ReadingStore>> = match (&cosmos, embedded_readings) {
         (Some(db), _) => Some(Arc::new(CosmosReadingStore::new(db.clone()))),
@@ -259,6 +262,7 @@ pub(super) async fn wire(
                     results,
                     cache: cache.clone(),
                     live: live.clone(),
+                    quarantine: embedded_checkpoints.context("embedded quarantine")?,
                     telemetry: telemetry.clone(),
                     max_batch: settings.process_batch,
                     wake: published,

@@ -11,4 +11,5 @@ mod ingest_validation;
 mod package;
 mod pipeline;
 mod real;
+mod set_aside;
 mod simulate_verify;

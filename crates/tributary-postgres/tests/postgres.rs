@@ -28,6 +28,7 @@ conformance!(
     one_batch_spanning_many_devices_and_windows_is_applied_whole,
     any_batching_with_redeliveries_and_republishes_gives_the_core_aggregate,
     concurrent_applies_of_the_same_batch_count_it_once,
+    latest_follows_the_core_rule_in_any_order,
 );
 
 /// Hands out `token-1`, `token-2`, … each expiring almost at once, and counts the calls.
@@ -103,7 +104,7 @@ async fn an_unreachable_database_is_a_retryable_error() {
 #[sqlx::test(migrator = "tributary_postgres::MIGRATOR")]
 async fn checkpoints_keep_the_continuation_and_exact_detector_states(pool: PgPool) -> TestResult {
     use tributary_core::analyze::{DetectorConfig, DeviceState, MetricStats};
-    use tributary_core::ports::{CheckpointStore, Continuation};
+    use tributary_core::ports::{CheckpointStore, Continuation, Progress, Quarantine, SetAside};
     use tributary_testkit::{device, metric};
     let store = tributary_postgres::PgCheckpointStore::new(pool);
     assert_eq!(store.continuation("analyze").await?, None);
@@ -115,13 +116,40 @@ async fn checkpoints_keep_the_continuation_and_exact_detector_states(pool: PgPoo
         );
     }
     let state: DeviceState = [(metric("pressure"), stats)].into();
-    store
-        .commit(
-            "analyze",
-            Some(&Continuation("42".into())),
-            &[(device("d1"), state.clone())],
-        )
-        .await?;
+    let poison = SetAside {
+        source: "change_feed".into(),
+        key: "dev/p".into(),
+        record: "{\"ts\": \"bad\u{0}\"}".into(),
+        reason: "stored reading is unreadable".into(),
+        set_aside_at: tributary_core::Timestamp::from_millis(7),
+    };
+    let progress = Progress {
+        key: "analyze",
+        continuation: &Continuation("42".into()),
+    };
+    // Twice: a replayed page sets the same record aside once.
+    for _ in 0..2 {
+        store
+            .commit(
+                "analyze",
+                Some(progress),
+                &[(device("d1"), state.clone())],
+                std::slice::from_ref(&poison),
+            )
+            .await?;
+    }
+    let listed = store.list(10).await?;
+    assert_eq!(listed.len(), 1, "{listed:?}");
+    assert_eq!(
+        listed[0].record, "{\"ts\": \"bad\u{fffd}\"}",
+        "kept verbatim but for NUL, which PostgreSQL text cannot hold"
+    );
+    assert_eq!(
+        (listed[0].key.as_str(), listed[0].set_aside_at.millis()),
+        ("dev/p", 7)
+    );
+    store.release(&listed).await?;
+    assert!(store.list(10).await?.is_empty());
     assert_eq!(
         store.continuation("analyze").await?,
         Some(Continuation("42".into()))

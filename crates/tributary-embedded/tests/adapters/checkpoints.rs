@@ -15,6 +15,13 @@ fn state_after(seed: u64, n: u64) -> DeviceState {
     state
 }
 
+fn progress(continuation: &Continuation) -> Progress<'_> {
+    Progress {
+        key: "analyze",
+        continuation,
+    }
+}
+
 #[tokio::test]
 async fn checkpoints_persist_continuation_and_detector_state_across_reopen() -> TestResult {
     let dir = tempfile::tempdir().expect("temp dir");
@@ -27,11 +34,21 @@ async fn checkpoints_persist_continuation_and_detector_state_across_reopen() -> 
         assert_eq!(cp.continuation("analyze").await?, None);
         // A first commit, then a later one that moves the continuation and replaces pump-a's state.
         let early = vec![(a.clone(), state_after(1, 3))];
-        cp.commit("analyze", Some(&Continuation("7".into())), &early)
-            .await?;
+        cp.commit(
+            "analyze",
+            Some(progress(&Continuation("7".into()))),
+            &early,
+            &[],
+        )
+        .await?;
         let states = vec![(a.clone(), state_a.clone()), (b.clone(), state_b.clone())];
-        cp.commit("analyze", Some(&Continuation("42".into())), &states)
-            .await?;
+        cp.commit(
+            "analyze",
+            Some(progress(&Continuation("42".into()))),
+            &states,
+            &[],
+        )
+        .await?;
     }
 
     let storage = open(dir.path()).await?;
@@ -93,13 +110,14 @@ impl CheckpointStore for CommitFailsOnce<'_> {
     async fn commit(
         &self,
         feed: &str,
-        continuation: Option<&Continuation>,
+        progress: Option<Progress<'_>>,
         states: &[(DeviceId, DeviceState)],
+        set_aside: &[SetAside],
     ) -> Result<(), PortError> {
         if self.commits.fetch_add(1, Ordering::SeqCst) + 1 == self.fail_on {
             return Err(PortError::unavailable("test checkpoints", "crashed"));
         }
-        self.inner.commit(feed, continuation, states).await
+        self.inner.commit(feed, progress, states, set_aside).await
     }
 }
 

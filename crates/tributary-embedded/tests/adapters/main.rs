@@ -10,7 +10,8 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 use tributary_core::analyze::{score, Analyzer, DetectorConfig, DeviceState, MetricStats};
 use tributary_core::ports::{
-    CheckpointStore, Continuation, EventLog, Inserted, LatestCache, LiveFeed, ReadingStore,
+    CheckpointStore, Continuation, EventLog, Inserted, LatestCache, LiveFeed, Progress,
+    ReadingStore, SetAside,
 };
 use tributary_core::process::DeviceLatest;
 use tributary_core::{DeviceId, PortError, Reading, ReadingId, ScoredReading};
