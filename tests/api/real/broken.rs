@@ -68,12 +68,13 @@ async fn a_worker_on_an_unmigrated_database_waits_quietly_and_counts_everything_
             &settings.kafka.consumer_group,
         )
         .env("TRIBUTARY_POSTGRES__URL", &db.url)
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
         .kill_on_drop(true)
         .spawn()
         .expect("worker starts");
-    let mut lines = BufReader::new(worker.stderr.take().expect("stderr")).lines();
+    // Logs go to standard output.
+    let mut lines = BufReader::new(worker.stdout.take().expect("stdout")).lines();
     let log = tokio::spawn(async move {
         let mut seen = Vec::new();
         while let Ok(Some(line)) = lines.next_line().await {
