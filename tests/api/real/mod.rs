@@ -4,6 +4,7 @@
 mod cosmos;
 mod kafka;
 mod outage;
+mod tls;
 mod workers;
 
 use sqlx::Connection;
