@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Deploy Tributary to Azure: Bicep (infra/main.bicep), images into ACR, the Kubernetes overlay
-# filled with the Bicep outputs, migrate, rollout, and API Management pointed at the ingress.
+# Deploy Tributary to Azure: Bicep (infra/main.bicep), images into ACR (`az acr build`, which runs the
+# classic builder: infra/docker/Dockerfile uses no BuildKit syntax), the Kubernetes overlay filled with
+# the Bicep outputs (infra/overlay-values.sh), migrate, rollout, and API Management pointed at the ingress.
 #   RESOURCE_GROUP=rg-tributary-dev infra/deploy.sh
 # Environment: RESOURCE_GROUP (required); AZURE_LOCATION (westeurope); TRIBUTARY_ENV (dev);
 # FACE=native|functions-host (native); IMAGE_TAG (git commit); BUILD_IMAGES=0 when CI has pushed

@@ -17,12 +17,31 @@ cosmos=$(out cosmosEndpoint)
 
 if [ "$(out kafkaFlavor)" = eventHubs ]; then
   brokers=${KAFKA_BROKERS:-$(out eventHubsKafkaEndpoint)}
-  cp "$k8s/base/tributary.toml" "$overlay/tributary.toml"
+  # Event Hubs takes Kafka compression only on Premium and Dedicated, and then only gzip
+  # ("Compression", learn.microsoft.com/azure/event-hubs/azure-event-hubs-apache-kafka-overview).
+  case "$(out eventHubsSku)" in
+    Standard) compression=none ;;
+    Premium) compression=gzip ;;
+    *) echo "unknown Event Hubs tier $(out eventHubsSku)" >&2; exit 1 ;;
+  esac
+  cat >"$overlay/tributary.toml" <<TOML
+# Written by infra/overlay-values.sh. Event Hubs' Kafka endpoint: SASL_SSL with PLAIN, user
+# "\$ConnectionString", the password from TRIBUTARY_KAFKA__SASL_PASSWORD (Secret tributary-kafka).
+# compression.type follows the namespace's tier ($(out eventHubsSku)).
+[kafka.options]
+"security.protocol" = "SASL_SSL"
+"sasl.mechanism" = "PLAIN"
+"sasl.username" = "\$ConnectionString"
+"compression.type" = "$compression"
+TOML
 else
   brokers=${KAFKA_BROKERS:?HDInsight needs KAFKA_BROKERS}
   printf '[kafka.options]\n"security.protocol" = "PLAINTEXT"\n' >"$overlay/tributary.toml"
 fi
 
+# The Bicep turns off local auth on Cosmos DB (disableLocalAuth), password auth on PostgreSQL
+# (passwordAuth: Disabled) and access keys on Redis (accessKeysAuthentication: Disabled): every
+# client uses Entra tokens. PostgreSQL and Redis take TLS only; the binary carries the public roots.
 cat >"$overlay/app.env" <<ENV
 TRIBUTARY_LOG_FORMAT=json
 TRIBUTARY_HTTP__HOST=0.0.0.0
@@ -33,6 +52,7 @@ TRIBUTARY_BACKENDS__EVENT_LOG=kafka
 TRIBUTARY_BACKENDS__RESULT_STORE=postgres
 TRIBUTARY_BACKENDS__CACHE=redis
 TRIBUTARY_COSMOS__ENDPOINT=$cosmos
+TRIBUTARY_COSMOS__AUTH=entra
 TRIBUTARY_COSMOS__DATABASE=$(out cosmosDatabase)
 TRIBUTARY_COSMOS__READINGS_CONTAINER=$(out cosmosReadingsContainer)
 TRIBUTARY_COSMOS__LEASES_CONTAINER=$(out cosmosLeasesContainer)
@@ -40,8 +60,10 @@ TRIBUTARY_KAFKA__BROKERS=$brokers
 TRIBUTARY_KAFKA__TOPIC=$(out kafkaTopic)
 TRIBUTARY_KAFKA__CONSUMER_GROUP=tributary-process
 TRIBUTARY_KAFKA__CREATE_TOPICS=false
-TRIBUTARY_POSTGRES__URL=postgres://$(out postgresUser)@$(out postgresHost):5432/$(out postgresDatabase)?sslmode=require
+TRIBUTARY_POSTGRES__URL=postgres://$(out postgresUser)@$(out postgresHost):5432/$(out postgresDatabase)?sslmode=verify-full
+TRIBUTARY_POSTGRES__AUTH=entra
 TRIBUTARY_REDIS__URL=rediss://$(out appIdentityPrincipalId)@$(out redisHost):$(out redisPort)/0
+TRIBUTARY_REDIS__AUTH=entra
 APPLICATIONINSIGHTS_CONNECTION_STRING=$(out appInsightsConnectionString)
 ENV
 cat >"$overlay/deploy.env" <<ENV
