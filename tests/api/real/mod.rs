@@ -5,6 +5,7 @@ mod cosmos;
 mod kafka;
 mod outage;
 mod tls;
+mod tls_tokens;
 mod workers;
 
 use sqlx::Connection;
