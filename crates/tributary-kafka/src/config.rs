@@ -89,6 +89,12 @@ impl KafkaSettings {
         merge(config, self.base())
     }
 
+    /// A property of the producer as it will be configured (defaults, then `options`), e.g.
+    /// `compression.type`: what a deployment check compares with the broker's limits.
+    pub fn producer_property(&self, key: &str) -> Option<String> {
+        self.producer().get(key).map(str::to_owned)
+    }
+
     pub(crate) fn admin(&self) -> ClientConfig {
         self.base()
     }

@@ -22,7 +22,8 @@ pub(crate) const BACKEND: &str = "Redis";
 #[derive(Debug, Clone, Deserialize)]
 #[serde(default)]
 pub struct RedisSettings {
-    /// `redis://[user:password@]host:port/db` or `rediss://…` for TLS. Never logged.
+    /// `redis://[user:password@]host:port/db` or `rediss://…` for TLS (verified against the public
+    /// roots, or `ca_file`). Never logged.
     pub url: SecretString,
     /// Prefix of every key and channel, so several deployments can share one Redis.
     pub prefix: String,
@@ -33,6 +34,9 @@ pub struct RedisSettings {
     /// `password` (in the URL, or none) or `entra`: a Microsoft Entra token as the password, for the
     /// identity named as the URL's user (Azure Managed Redis).
     pub auth: tributary_core::auth::Auth,
+    /// PEM file of the CAs to trust for `rediss://` instead of the public roots built into the binary
+    /// (a private CA; the tests' TLS Redis). Unset on Azure.
+    pub ca_file: Option<std::path::PathBuf>,
 }
 
 /// The token scope for Azure Managed Redis and Azure Cache for Redis.
@@ -46,6 +50,7 @@ impl Default for RedisSettings {
             ttl_secs: 7 * 24 * 3600,
             recent_anomalies: 1000,
             auth: tributary_core::auth::Auth::Password,
+            ca_file: None,
         }
     }
 }

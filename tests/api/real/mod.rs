@@ -5,6 +5,8 @@ mod broken;
 mod cosmos;
 mod kafka;
 mod outage;
+mod tls;
+mod tls_tokens;
 mod workers;
 
 use sqlx::Connection;
