@@ -148,12 +148,18 @@ impl MetricState {
             return;
         };
         let (_, bin_a, _) = self.rates();
-        for (k, d) in [(ph.k0, 1.0 - ph.f), (ph.k1, ph.f)] {
+        let (d0, d1) = self.distances(ph);
+        let nearest = if ph.f < 0.5 { ph.k0 } else { ph.k1 };
+        for (k, d) in [(ph.k0, d0), (ph.k1, d1)] {
             let d = d * (1.0 - f64::from(self.idle[k]));
             if self.visits[k] == 0 {
-                self.offsets[k] = (x - self.level) as f32;
-                self.spreads[k] = self.scale as f32;
-                self.visits[k] = 1;
+                // A bin starts from a value of its own half of the phase, never from across an
+                // edge of the pattern.
+                if k == nearest {
+                    self.offsets[k] = (x - self.level) as f32;
+                    self.spreads[k] = self.scale as f32;
+                    self.visits[k] = 1;
+                }
                 continue;
             }
             let rate = d * bin_a.max(1.0 / (f64::from(self.visits[k]) + 1.0));

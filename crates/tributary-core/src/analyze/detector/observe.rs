@@ -175,8 +175,28 @@ impl MetricState {
         })
     }
 
-    /// The weights of the two bins around a phase: by distance, bins never learnt or mostly idle
-    /// left out. None when neither can say anything.
+    /// How much each of the two bins around a phase speaks for it: linear by distance, except
+    /// across a jump of the seasonal pattern (the edge of a square wave or sawtooth), where the
+    /// nearer bin alone does — interpolating across an edge would expect a value in the middle.
+    pub(super) fn distances(&self, ph: Phase) -> (f64, f64) {
+        if self.visits[ph.k0] > 0 && self.visits[ph.k1] > 0 {
+            let step = f64::from((self.offsets[ph.k0] - self.offsets[ph.k1]).abs());
+            let noise = f64::from(self.spreads[ph.k0].max(self.spreads[ph.k1]));
+            let (mut lo, mut hi) = (f32::INFINITY, f32::NEG_INFINITY);
+            for (o, v) in self.offsets.iter().zip(&self.visits) {
+                if *v > 0 {
+                    (lo, hi) = (lo.min(*o), hi.max(*o));
+                }
+            }
+            if step > 0.25 * f64::from(hi - lo) && step > 4.0 * noise {
+                return if ph.f < 0.5 { (1.0, 0.0) } else { (0.0, 1.0) };
+            }
+        }
+        (1.0 - ph.f, ph.f)
+    }
+
+    /// The weights of the two bins around a phase: by `distances`, bins never learnt or mostly
+    /// idle left out. None when neither can say anything.
     pub(super) fn weights(&self, ph: Phase) -> Option<(f64, f64)> {
         let w = |k: usize, d: f64| {
             if self.visits[k] == 0 {
@@ -185,7 +205,8 @@ impl MetricState {
                 d * (1.0 - f64::from(self.idle[k]))
             }
         };
-        let (w0, w1) = (w(ph.k0, 1.0 - ph.f), w(ph.k1, ph.f));
+        let (d0, d1) = self.distances(ph);
+        let (w0, w1) = (w(ph.k0, d0), w(ph.k1, d1));
         let total = w0 + w1;
         (total > 1e-6).then(|| (w0 / total, w1 / total))
     }
