@@ -55,6 +55,10 @@ enum Command {
     /// Check a deployment against a truth file: lost, double-counted and wrong windows, anomaly
     /// precision and recall, freshness. Exits non-zero on any mismatch.
     Verify(crate::verify::args::VerifyArgs),
+    /// Score a CSV offline with the pipeline's detector (`--labels`: evaluate against labels).
+    Detect(crate::detect::DetectArgs),
+    /// Write the seeded, labelled evaluation corpus for `detect --labels`.
+    Corpus(crate::corpus::CorpusArgs),
 }
 
 #[derive(clap::Args)]
@@ -131,7 +135,13 @@ struct PackageArgs {
 }
 
 fn load(args: &ConfigArgs) -> anyhow::Result<Settings> {
-    Settings::load(args.config.as_deref()).map_err(|e| anyhow::anyhow!("invalid settings: {e}"))
+    let settings = Settings::load(args.config.as_deref())
+        .map_err(|e| anyhow::anyhow!("invalid settings: {e}"))?;
+    settings
+        .detector
+        .validate()
+        .map_err(|e| anyhow::anyhow!("invalid settings: {e}"))?;
+    Ok(settings)
 }
 
 pub fn main() -> anyhow::Result<()> {
@@ -147,6 +157,8 @@ pub fn main() -> anyhow::Result<()> {
             Command::Package(args) => package(args),
             Command::Simulate(args) => crate::simulate::args::main(args).await,
             Command::Verify(args) => crate::verify::args::main(args).await,
+            Command::Detect(args) => crate::detect::main(args),
+            Command::Corpus(args) => crate::corpus::main(args),
         }
     })
 }

@@ -3,6 +3,8 @@
 
 pub mod app;
 pub mod cli;
+pub mod corpus;
+pub mod detect;
 pub mod functions;
 pub mod host;
 pub mod http_error;

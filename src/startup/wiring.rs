@@ -216,7 +216,7 @@ pub(super) async fn wire(
                         log,
                         telemetry: telemetry.clone(),
                         feed: ANALYZE_FEED,
-                        detector: settings.detector,
+                        detector: settings.detector.clone(),
                         max_batch: settings.analyze_batch,
                         lease_expiry: Duration::from_millis(settings.cosmos.lease_expiry_ms),
                         published: published.clone(),
@@ -227,7 +227,7 @@ pub(super) async fn wire(
                     let trigger = AnalyzeTrigger {
                         analyzer: Analyzer::new(
                             ANALYZE_FEED,
-                            settings.detector,
+                            settings.detector.clone(),
                             settings.analyze_batch,
                         ),
                         store: readings.clone().context("reading store")?,
@@ -244,7 +244,7 @@ pub(super) async fn wire(
                 analyze_host = Some(AnalyzeHost {
                     checkpoints,
                     log,
-                    detector: settings.detector,
+                    detector: settings.detector.clone(),
                     telemetry: telemetry.clone(),
                 });
             }

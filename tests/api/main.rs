@@ -2,6 +2,7 @@
 //! whole dev pipeline over the network, and crash recovery of the real process. One test binary.
 
 mod crash;
+mod detect;
 mod function_app;
 mod helpers;
 mod host;
