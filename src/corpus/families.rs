@@ -70,7 +70,8 @@ pub struct Normal {
 pub fn normal(family: Family, rng: &mut Rng, start: i64, every_ms: i64, n: usize) -> Normal {
     let ts: Vec<i64> = (0..n as i64).map(|i| start + i * every_ms).collect();
     let day = |t: i64| (t.rem_euclid(DAY_MS)) as f64 / DAY_MS as f64;
-    let weekday = |t: i64| (t.div_euclid(DAY_MS) + 4).rem_euclid(7) < 5; // epoch day 0 was a Thursday
+    // Monday to Friday: epoch day 0 was a Thursday, so day + 3 counts from a Monday.
+    let weekday = |t: i64| (t.div_euclid(DAY_MS) + 3).rem_euclid(7) < 5;
     let mut out = Normal {
         ts: ts.clone(),
         values: Vec::with_capacity(n),
