@@ -150,7 +150,10 @@ fn the_detector_holds_its_recorded_floor_on_the_seeded_corpus() {
             .sum()
     };
     assert_eq!(clean("flat"), 0, "{report}");
-    assert!(clean("periodic") <= CEILING_CLEAN_PERIODIC_ALARMS, "{report}");
+    assert!(
+        clean("periodic") <= CEILING_CLEAN_PERIODIC_ALARMS,
+        "{report}"
+    );
 }
 
 // Recorded with `tributary corpus --seed 2026` (240 series): score 79.5, recall 0.868, precision

@@ -64,6 +64,7 @@ impl MetricState {
         if self.repeats >= PLATEAU_RUN && !self.stuck_flagged && self.plateau != Some(x) {
             self.plateau = Some(x);
         }
+        let rates = self.rates();
         let r = e.r;
         let spread = e.base.spread;
         let w = r.clamp(-WINSOR * spread, WINSOR * spread);
@@ -74,7 +75,13 @@ impl MetricState {
             // square wave) is learnt by its bins.
             self.prev_dev = 0.0;
             if !e.base.first_visit {
-                self.learn_bins(x, e.base.phase, w, r.abs().min(4.0 * spread), false);
+                self.learn_bins(
+                    x,
+                    e.base.phase,
+                    rates.1,
+                    (w, r.abs().min(4.0 * spread)),
+                    false,
+                );
             }
             return;
         }
@@ -86,12 +93,18 @@ impl MetricState {
         self.prev_dev = dev;
         self.lo = self.lo.min(x);
         self.hi = self.hi.max(x);
-        self.learn_bins(x, e.base.phase, w, r.abs().min(4.0 * spread), quiet);
+        self.learn_bins(
+            x,
+            e.base.phase,
+            rates.1,
+            (w, r.abs().min(4.0 * spread)),
+            quiet,
+        );
         if e.base.first_visit {
             // The first value of a phase defines its offset; it says nothing about noise yet.
             return;
         }
-        let (level_a, _, scale_a) = self.rates();
+        let (level_a, scale_a) = (rates.0, rates.2);
         // During the rest after an alarm the level re-learns fast: the incident may have moved it.
         let level_a = if self.rest > 0 {
             level_a.max(0.2)
@@ -143,12 +156,18 @@ impl MetricState {
 
     /// Moves the two bins around the phase towards the value (a running mean over their first
     /// visits, then smoothing); a bin never visited starts at the value.
-    fn learn_bins(&mut self, x: f64, phase: Option<Phase>, w: f64, abs_dev: f64, quiet: bool) {
+    fn learn_bins(
+        &mut self,
+        x: f64,
+        phase: Option<Phase>,
+        bin_a: f64,
+        (w, abs_dev): (f64, f64),
+        quiet: bool,
+    ) {
         let Some(ph) = phase else {
             return;
         };
-        let (_, bin_a, _) = self.rates();
-        let (d0, d1) = self.distances(ph);
+        let (d0, d1) = (ph.d0, ph.d1);
         let nearest = if ph.f < 0.5 { ph.k0 } else { ph.k1 };
         for (k, d) in [(ph.k0, d0), (ph.k1, d1)] {
             let d = d * (1.0 - f64::from(self.idle[k]));

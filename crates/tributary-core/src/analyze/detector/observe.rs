@@ -30,12 +30,15 @@ const IDLE_MIN: f32 = 0.05;
 pub(super) const FLAT_LEVEL_ALPHA: f64 = 0.05;
 pub(super) const FLAT_SCALE_ALPHA: f64 = 0.02;
 
-/// Where a time falls in the season: the two bins around it and the weight of the second.
+/// Where a time falls in the season: the two bins around it, the weight of the second, and how
+/// much each speaks for the time (`distances`, worked out once per value).
 #[derive(Debug, Clone, Copy)]
 pub(super) struct Phase {
     pub k0: usize,
     pub k1: usize,
     pub f: f64,
+    pub d0: f64,
+    pub d1: f64,
 }
 
 /// What a value is judged against.
@@ -168,11 +171,15 @@ impl MetricState {
         let p = ts.rem_euclid(self.season_ms) as f64 * BINS as f64 / self.season_ms as f64 - 0.5;
         let floor = p.floor();
         let k0 = (floor as i64).rem_euclid(BINS as i64) as usize;
-        Some(Phase {
+        let mut ph = Phase {
             k0,
             k1: (k0 + 1) % BINS,
             f: p - floor,
-        })
+            d0: 0.0,
+            d1: 0.0,
+        };
+        (ph.d0, ph.d1) = self.distances(ph);
+        Some(ph)
     }
 
     /// How much each of the two bins around a phase speaks for it: linear by distance, except
@@ -205,8 +212,7 @@ impl MetricState {
                 d * (1.0 - f64::from(self.idle[k]))
             }
         };
-        let (d0, d1) = self.distances(ph);
-        let (w0, w1) = (w(ph.k0, d0), w(ph.k1, d1));
+        let (w0, w1) = (w(ph.k0, ph.d0), w(ph.k1, ph.d1));
         let total = w0 + w1;
         (total > 1e-6).then(|| (w0 / total, w1 / total))
     }
@@ -233,13 +239,14 @@ impl MetricState {
     fn baseline(&self, ts: i64, cfg: &MetricConfig) -> Baseline {
         let phase = self.phase(ts);
         let learnt = phase.and_then(|ph| self.weights(ph).map(|w| (ph, w)));
-        let local = match learnt {
-            Some((ph, (w0, w1))) => {
-                w0 * f64::from(self.spreads[ph.k0]) + w1 * f64::from(self.spreads[ph.k1])
-            }
-            None => self.scale,
+        let (offset, local) = match learnt {
+            Some((ph, (w0, w1))) => (
+                w0 * f64::from(self.offsets[ph.k0]) + w1 * f64::from(self.offsets[ph.k1]),
+                w0 * f64::from(self.spreads[ph.k0]) + w1 * f64::from(self.spreads[ph.k1]),
+            ),
+            None => (0.0, self.scale),
         };
-        let expected = self.level + self.offset_at(phase);
+        let expected = self.level + offset;
         let floor = cfg
             .min_spread
             .max(0.5 * self.quantum)
