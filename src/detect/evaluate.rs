@@ -202,7 +202,7 @@ mod tests {
             evaluate("s-1", &ts, &labels, &early),
             evaluate("s-1", &ts, &labels, &late),
         );
-        let (se, sl) = (Summary::of(&[e.clone()]), Summary::of(&[l]));
+        let (se, sl) = (Summary::of(std::slice::from_ref(&e)), Summary::of(&[l]));
         assert_eq!(e.family, "s");
         assert!(se.windowed_score > sl.windowed_score && sl.windowed_score > 0.0);
         assert_eq!((se.recall, se.precision, se.kind_accuracy), (1.0, 1.0, 1.0));

@@ -32,7 +32,10 @@ fn series(now: i64) -> Vec<(i64, f64)> {
         .collect()
 }
 
-fn scores_of(v: &Value) -> (f64, Option<String>, f64, f64, f64) {
+/// A flagged value as both sides report it: score, kind, expected, lower, upper.
+type Judged = (f64, Option<String>, f64, f64, f64);
+
+fn scores_of(v: &Value) -> Judged {
     (
         v["score"].as_f64().expect("score"),
         v["kind"].as_str().map(str::to_owned),
@@ -61,7 +64,7 @@ async fn a_csv_replayed_through_dev_is_scored_exactly_as_detect_scores_it() {
     let offline: Vec<csv::StringRecord> = rows.records().map(|r| r.expect("row")).collect();
     assert_eq!(offline.len(), data.len());
     let field = |r: &csv::StringRecord, i: usize| r.get(i).expect("field").to_owned();
-    let flagged: Vec<(i64, (f64, Option<String>, f64, f64, f64))> = offline
+    let flagged: Vec<(i64, Judged)> = offline
         .iter()
         .filter(|r| field(r, 3) == "1")
         .map(|r| {
@@ -111,7 +114,7 @@ async fn a_csv_replayed_through_dev_is_scored_exactly_as_detect_scores_it() {
     let (_, body) = app
         .get(&format!("/api/anomalies?since={since}&limit=10000"))
         .await;
-    let mut stored: Vec<(i64, (f64, Option<String>, f64, f64, f64))> = body["anomalies"]
+    let mut stored: Vec<(i64, Judged)> = body["anomalies"]
         .as_array()
         .expect("anomalies")
         .iter()
