@@ -57,6 +57,10 @@ enum Command {
     Verify(crate::verify::args::VerifyArgs),
     /// List the records analyze and process set aside (unreadable or refused), or replay them.
     DeadLetters(DeadLettersArgs),
+    /// Score a CSV offline with the pipeline's detector (`--labels`: evaluate against labels).
+    Detect(crate::detect::DetectArgs),
+    /// Write the seeded, labelled evaluation corpus for `detect --labels`.
+    Corpus(crate::corpus::CorpusArgs),
 }
 
 #[derive(clap::Args)]
@@ -144,7 +148,13 @@ struct PackageArgs {
 }
 
 fn load(args: &ConfigArgs) -> anyhow::Result<Settings> {
-    Settings::load(args.config.as_deref()).map_err(|e| anyhow::anyhow!("invalid settings: {e}"))
+    let settings = Settings::load(args.config.as_deref())
+        .map_err(|e| anyhow::anyhow!("invalid settings: {e}"))?;
+    settings
+        .detector
+        .validate()
+        .map_err(|e| anyhow::anyhow!("invalid settings: {e}"))?;
+    Ok(settings)
 }
 
 pub fn main() -> anyhow::Result<()> {
@@ -167,6 +177,8 @@ pub fn main() -> anyhow::Result<()> {
                 }
                 crate::dead_letters::main(&settings, args.action).await
             }
+            Command::Detect(args) => crate::detect::main(args),
+            Command::Corpus(args) => crate::corpus::main(args),
         }
     })
 }

@@ -4,6 +4,8 @@
 pub mod app;
 pub mod cli;
 pub mod dead_letters;
+pub mod corpus;
+pub mod detect;
 pub mod functions;
 pub mod host;
 pub mod http_error;

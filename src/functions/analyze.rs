@@ -55,7 +55,7 @@ async fn handle(State(host): State<AnalyzeHost>, body: Bytes) -> Response {
             }
         }
     }
-    let mut analyzer = Analyzer::new(ANALYZE_FEED, host.detector, usize::MAX);
+    let mut analyzer = Analyzer::new(ANALYZE_FEED, host.detector.clone(), usize::MAX);
     match analyzer
         .analyze_delivered(
             readings,

@@ -219,7 +219,7 @@ pub(super) async fn wire(
                         log,
                         telemetry: telemetry.clone(),
                         feed: ANALYZE_FEED,
-                        detector: settings.detector,
+                        detector: settings.detector.clone(),
                         max_batch: settings.analyze_batch,
                         lease_expiry: Duration::from_millis(settings.cosmos.lease_expiry_ms),
                         published: published.clone(),
@@ -230,7 +230,7 @@ pub(super) async fn wire(
                     let trigger = AnalyzeTrigger {
                         analyzer: Analyzer::new(
                             ANALYZE_FEED,
-                            settings.detector,
+                            settings.detector.clone(),
                             settings.analyze_batch,
                         ),
                         store: readings.clone().context("reading store")?,
@@ -247,7 +247,7 @@ pub(super) async fn wire(
                 analyze_host = Some(AnalyzeHost {
                     checkpoints,
                     log,
-                    detector: settings.detector,
+                    detector: settings.detector.clone(),
                     telemetry: telemetry.clone(),
                 });
             }

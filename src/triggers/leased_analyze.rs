@@ -134,7 +134,7 @@ impl LeasedAnalyze {
             expiry_ms: self.expiry_ms(),
             lost: AtomicBool::new(false),
         };
-        let mut analyzer = Analyzer::new(self.feed, self.detector, self.max_batch);
+        let mut analyzer = Analyzer::new(self.feed, self.detector.clone(), self.max_batch);
         let renew_every = self.lease_expiry / 3;
         let mut backoff = Backoff::new("analyze", self.telemetry.clone());
         while !stop.is_cancelled() {

@@ -3,6 +3,7 @@
 
 mod crash;
 mod deploy;
+mod detect;
 mod function_app;
 mod helpers;
 mod host;

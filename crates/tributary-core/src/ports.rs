@@ -125,6 +125,15 @@ pub struct Anomaly {
     pub value: f64,
     pub score: f64,
     pub reading_id: ReadingId,
+    /// What the detector judged (absent on anomalies stored before detector v2).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub kind: Option<crate::AnomalyKind>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expected: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lower: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub upper: Option<f64>,
 }
 
 /// What applying one consumed batch did.

@@ -5,7 +5,7 @@ use async_trait::async_trait;
 use std::collections::BTreeMap;
 use tributary_core::ports::{Anomaly, Applied, ResultStore};
 use tributary_core::process::{ConsumedBatch, DeviceLatest, LatestValue, WindowAggregate};
-use tributary_core::{DeviceId, MetricName, PortError, ReadingId, Timestamp};
+use tributary_core::{AnomalyKind, DeviceId, MetricName, PortError, ReadingId, Timestamp};
 
 fn parse<T>(parsed: Result<T, String>) -> Result<T, PortError> {
     parsed.map_err(|e| PortError::broken(BACKEND, format!("stored value is invalid: {e}")))
@@ -34,7 +34,8 @@ impl ResultStore for PgResultStore {
 
     async fn devices(&self) -> Result<Vec<DeviceLatest>, PortError> {
         let rows = sqlx::query!(
-            "SELECT d.device_id, d.last_seen, m.metric, m.value, m.ts, m.score, m.anomaly
+            "SELECT d.device_id, d.last_seen, m.metric, m.value, m.ts, m.score, m.anomaly,
+                    m.kind, m.expected, m.lower, m.upper
              FROM devices d JOIN device_metrics m USING (device_id)
              ORDER BY d.device_id, m.metric"
         )
@@ -48,6 +49,10 @@ impl ResultStore for PgResultStore {
                 ts: Timestamp::from_millis(r.ts),
                 score: r.score,
                 anomaly: r.anomaly,
+                kind: r.kind.as_deref().and_then(AnomalyKind::parse),
+                expected: r.expected,
+                lower: r.lower,
+                upper: r.upper,
             };
             let metric = parse(MetricName::parse(&r.metric))?;
             match out.last_mut() {
@@ -66,7 +71,8 @@ impl ResultStore for PgResultStore {
 
     async fn device(&self, id: &DeviceId) -> Result<Option<DeviceLatest>, PortError> {
         let rows = sqlx::query!(
-            "SELECT d.last_seen, m.metric, m.value, m.ts, m.score, m.anomaly
+            "SELECT d.last_seen, m.metric, m.value, m.ts, m.score, m.anomaly,
+                    m.kind, m.expected, m.lower, m.upper
              FROM devices d JOIN device_metrics m USING (device_id)
              WHERE d.device_id = $1",
             id.as_str()
@@ -88,6 +94,10 @@ impl ResultStore for PgResultStore {
                 ts: Timestamp::from_millis(r.ts),
                 score: r.score,
                 anomaly: r.anomaly,
+                kind: r.kind.as_deref().and_then(AnomalyKind::parse),
+                expected: r.expected,
+                lower: r.lower,
+                upper: r.upper,
             };
             device
                 .metrics
@@ -127,7 +137,8 @@ impl ResultStore for PgResultStore {
 
     async fn anomalies(&self, since: Timestamp, limit: usize) -> Result<Vec<Anomaly>, PortError> {
         let rows = sqlx::query!(
-            "SELECT device_id, metric, ts, value, score, reading_id FROM anomalies
+            "SELECT device_id, metric, ts, value, score, reading_id, kind, expected, lower, upper
+             FROM anomalies
              WHERE ts >= $1 ORDER BY ts DESC, device_id, metric LIMIT $2",
             since.millis(),
             limit as i64
@@ -144,6 +155,10 @@ impl ResultStore for PgResultStore {
                     value: r.value,
                     score: r.score,
                     reading_id: parse(ReadingId::parse(&r.reading_id))?,
+                    kind: r.kind.as_deref().and_then(AnomalyKind::parse),
+                    expected: r.expected,
+                    lower: r.lower,
+                    upper: r.upper,
                 })
             })
             .collect()

@@ -103,19 +103,23 @@ async fn an_unreachable_database_is_a_retryable_error() {
 
 #[sqlx::test(migrator = "tributary_postgres::MIGRATOR")]
 async fn checkpoints_keep_the_continuation_and_exact_detector_states(pool: PgPool) -> TestResult {
-    use tributary_core::analyze::{DetectorConfig, DeviceState, MetricStats};
+    use tributary_core::analyze::{score_value, DetectorConfig, DeviceState};
     use tributary_core::ports::{CheckpointStore, Continuation, Progress, Quarantine, SetAside};
-    use tributary_testkit::{device, metric};
+    use tributary_testkit::{at, device, metric, T0};
     let store = tributary_postgres::PgCheckpointStore::new(pool);
     assert_eq!(store.continuation("analyze").await?, None);
-    let mut stats = MetricStats::default();
+    let mut state = DeviceState::new();
+    let cfg = DetectorConfig::default().for_metric("pressure");
     for i in 0..50 {
-        stats.observe(
-            1013.0 + f64::from(i) * 0.013_711_9,
-            &DetectorConfig::default(),
+        let x = 1013.0 + f64::from(i) * 0.013_711_9;
+        score_value(
+            &mut state,
+            &metric("pressure"),
+            x,
+            at(T0 + i64::from(i) * 60_000),
+            &cfg,
         );
     }
-    let state: DeviceState = [(metric("pressure"), stats)].into();
     let poison = SetAside {
         source: "change_feed".into(),
         key: "dev/p".into(),

@@ -7,11 +7,35 @@
 pub mod balance;
 mod detector;
 
-pub use detector::{DetectorConfig, DeviceState, MetricStats};
+pub use detector::{
+    DetectorConfig, DeviceState, MetricConfig, MetricOverride, MetricState, DEFAULT_THRESHOLD,
+};
 
 use crate::ports::{CheckpointStore, Continuation, EventLog, Progress, ReadingStore, SetAside};
-use crate::{DeviceId, PortError, Reading, ScoredReading, Timestamp};
+use crate::{DeviceId, PortError, Reading, ScoredReading, ScoredValue, Timestamp};
 use std::collections::{BTreeSet, HashMap};
+
+/// Scores one value of one metric with (and updates) its state; a metric whose settings say `off`
+/// gets score 0 and keeps no state. The one scoring path of `dev`, `run`, `serve` and `detect`.
+pub fn score_value(
+    state: &mut DeviceState,
+    name: &crate::MetricName,
+    value: f64,
+    ts: crate::Timestamp,
+    cfg: &MetricConfig,
+) -> ScoredValue {
+    if cfg.off {
+        return ScoredValue::plain(value, 0.0, false);
+    }
+    // Looked up before inserting, so the common case clones no name.
+    if let Some(metric) = state.metrics.get_mut(name) {
+        return metric.observe(value, ts.millis(), cfg);
+    }
+    let mut metric = MetricState::new();
+    let scored = metric.observe(value, ts.millis(), cfg);
+    state.metrics.insert(name.clone(), metric);
+    scored
+}
 
 /// Scores one reading with (and updates) its device's state.
 pub fn score(reading: Reading, state: &mut DeviceState, cfg: &DetectorConfig) -> ScoredReading {
@@ -19,7 +43,8 @@ pub fn score(reading: Reading, state: &mut DeviceState, cfg: &DetectorConfig) ->
         .metrics
         .into_iter()
         .map(|(name, value)| {
-            let scored = state.entry(name.clone()).or_default().observe(value, cfg);
+            let metric_cfg = cfg.for_metric(name.as_str());
+            let scored = score_value(state, &name, value, reading.ts, &metric_cfg);
             (name, scored)
         })
         .collect();

@@ -33,6 +33,15 @@ pub struct LatestValue {
     pub ts: Timestamp,
     pub score: f64,
     pub anomaly: bool,
+    /// The detector's judgement of this value (see `ScoredValue`); absent before detector v2.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub kind: Option<crate::AnomalyKind>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expected: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lower: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub upper: Option<f64>,
 }
 
 impl LatestValue {
@@ -80,6 +89,10 @@ impl DeviceLatest {
                         ts: r.ts,
                         score: s.score,
                         anomaly: s.anomaly,
+                        kind: s.kind,
+                        expected: s.expected,
+                        lower: s.lower,
+                        upper: s.upper,
                     };
                     (name.clone(), latest)
                 })

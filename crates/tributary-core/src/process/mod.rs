@@ -118,6 +118,10 @@ pub fn anomalies_in<'a>(readings: impl IntoIterator<Item = &'a ScoredReading>) -
                     value: s.value,
                     score: s.score,
                     reading_id: r.id.clone(),
+                    kind: s.kind,
+                    expected: s.expected,
+                    lower: s.lower,
+                    upper: s.upper,
                 })
         })
         .collect()

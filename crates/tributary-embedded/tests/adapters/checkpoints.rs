@@ -7,9 +7,16 @@ fn state_after(seed: u64, n: u64) -> DeviceState {
     let cfg = DetectorConfig::default();
     let mut state = DeviceState::new();
     for (k, (name, base)) in [("temp", 70.0), ("pressure", 1013.25)].iter().enumerate() {
-        let stats: &mut MetricStats = state.entry(metric(name)).or_default();
+        let metric_cfg = cfg.for_metric(name);
         for i in 0..n {
-            stats.observe(base + noise(seed * 1_000 + k as u64 * 100 + i), &cfg);
+            let x = base + noise(seed * 1_000 + k as u64 * 100 + i);
+            score_value(
+                &mut state,
+                &metric(name),
+                x,
+                at(T0 + i as i64 * 60_000),
+                &metric_cfg,
+            );
         }
     }
     state
@@ -144,7 +151,8 @@ async fn analyzer_replays_identically_after_a_crash_between_publish_and_commit()
     storage.readings.insert_new(&readings).await?;
 
     let cfg = DetectorConfig {
-        warmup: 4,
+        probation: 4,
+        season_secs: 0,
         ..DetectorConfig::default()
     };
     let checkpoints = CommitFailsOnce {
@@ -152,7 +160,7 @@ async fn analyzer_replays_identically_after_a_crash_between_publish_and_commit()
         fail_on: 4,
         commits: AtomicUsize::new(0),
     };
-    let mut analyzer = Analyzer::new("analyze", cfg, 10);
+    let mut analyzer = Analyzer::new("analyze", cfg.clone(), 10);
     let mut outcomes = Vec::new();
     for _ in 0..20 {
         let step = analyzer

@@ -8,7 +8,7 @@ use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
-use tributary_core::analyze::{score, Analyzer, DetectorConfig, DeviceState, MetricStats};
+use tributary_core::analyze::{score, score_value, Analyzer, DetectorConfig, DeviceState};
 use tributary_core::ports::{
     CheckpointStore, Continuation, EventLog, Inserted, LatestCache, LiveFeed, Progress,
     ReadingStore, SetAside,
