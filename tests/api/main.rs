@@ -6,6 +6,7 @@ mod function_app;
 mod helpers;
 mod host;
 mod infra;
+mod ingest_bounds;
 mod ingest_contract;
 mod ingest_validation;
 mod package;
