@@ -9,6 +9,7 @@ mod infra;
 mod ingest_bounds;
 mod ingest_contract;
 mod ingest_validation;
+mod openapi;
 mod package;
 mod pipeline;
 mod real;
