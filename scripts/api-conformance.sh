@@ -33,4 +33,5 @@ curl -fsS -XPOST "$base/api/telemetry" -H 'content-type: application/json' \
 "$VENV/bin/schemathesis" run "$base/openapi.json" \
   --checks not_a_server_error,status_code_conformance,content_type_conformance,response_headers_conformance,response_schema_conformance \
   --exclude-path /api/stream --phases examples,coverage,fuzzing --max-examples 50 --workers 2 \
+  --generation-database "$HOME/.cache/tributary/schemathesis-examples" \
   --no-color "$@" || { echo "--- tributary's log"; tail -n 40 "$data/tributary.log"; exit 1; }

@@ -12,5 +12,6 @@ mod ingest_validation;
 mod openapi;
 mod package;
 mod pipeline;
+mod property;
 mod real;
 mod simulate_verify;
