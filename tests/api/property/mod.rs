@@ -27,6 +27,9 @@ struct Window {
     sum: f64,
     min: f64,
     max: f64,
+    /// Σ|v|: sums in another order differ by rounding relative to this, not to the sum itself
+    /// (1e150 − 1e150 + 1 is 1 or 0 by order).
+    magnitude: f64,
 }
 
 macro_rules! ensure {
@@ -131,6 +134,7 @@ async fn carries(
                 });
             w.count += 1;
             w.sum += v;
+            w.magnitude += v.abs();
             w.min = w.min.min(*v);
             w.max = w.max.max(*v);
         }
@@ -189,8 +193,9 @@ async fn shown(
             sum: point["sum"].as_f64().unwrap_or(f64::NAN),
             min: point["min"].as_f64().unwrap_or(f64::NAN),
             max: point["max"].as_f64().unwrap_or(f64::NAN),
+            magnitude: 0.0,
         };
-        let sum_ok = (got.sum - want.sum).abs() <= 1e-9 * want.sum.abs().max(1.0);
+        let sum_ok = (got.sum - want.sum).abs() <= 1e-9 * want.magnitude.max(1.0);
         if status != 200
             || got.count != want.count
             || got.min != want.min
