@@ -23,8 +23,8 @@ if ! cargo fuzz --version 2>/dev/null | grep -q "$CARGO_FUZZ_VERSION"; then
   (cd /tmp && cargo install cargo-fuzz --version "$CARGO_FUZZ_VERSION" --locked)
 fi
 for target in "${targets[@]}"; do
-  features=()
-  case "$target" in host_invocation | settings) features=(--features app) ;; esac
+  # One feature set for every target, so one cached build serves them all.
+  features=(--features app)
   corpus="$CACHE/fuzz-corpus/$target"
   mkdir -p "$corpus"
   echo "== fuzz $target (${limit[*]})"
