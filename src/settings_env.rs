@@ -9,7 +9,7 @@ use crate::settings::ENV_PREFIX;
 /// before that backslash: the values figment would misread.
 pub fn refuse_misread_escapes<'a>(
     vars: impl IntoIterator<Item = (&'a str, &'a str)>,
-) -> Result<(), figment::Error> {
+) -> Result<(), Box<figment::Error>> {
     for (name, value) in vars {
         if !name.starts_with(ENV_PREFIX) || !value.contains('"') {
             continue;
@@ -18,11 +18,11 @@ pub fn refuse_misread_escapes<'a>(
             continue;
         };
         if !value[..backslash].is_ascii() {
-            return Err(figment::Error::from(format!(
+            return Err(Box::new(figment::Error::from(format!(
                 "environment variable {name}: a quoted value with non-ASCII text before a backslash \
                  escape cannot be read reliably; write the text unquoted, or escape those characters \
                  as \\uXXXX too"
-            )));
+            ))));
         }
     }
     Ok(())

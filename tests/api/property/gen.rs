@@ -71,7 +71,7 @@ impl Body {
 
 fn name(max: usize) -> BoxedStrategy<String> {
     prop_oneof![
-        8 => proptest::string::string_regex(&format!("[A-Za-z0-9_.-]{{1,{max}}}")).expect("regex"),
+        40 => proptest::string::string_regex(&format!("[A-Za-z0-9_.-]{{1,{max}}}")).expect("regex"),
         1 => proptest::string::string_regex(&format!("[A-Za-z0-9_.-]{{{}}}", max + 1)).expect("regex"),
         1 => "[ :/é\u{0}😀]{1,3}",
         1 => Just(String::new()),
@@ -83,7 +83,7 @@ fn name(max: usize) -> BoxedStrategy<String> {
 fn ts(now: i64) -> impl Strategy<Value = (String, Option<i128>)> {
     const DAY: i64 = 86_400_000;
     let millis = prop_oneof![
-        6 => now - 7 * DAY + 60_000..now + 240_000,
+        24 => now - 7 * DAY + 60_000..now + 240_000,
         1 => now - 8 * DAY..now + DAY,
         1 => prop::sample::select(vec![
             i64::MIN, i64::MIN + 1, i64::MAX, -62_167_219_200_001, -62_167_219_200_000,
@@ -96,8 +96,8 @@ fn ts(now: i64) -> impl Strategy<Value = (String, Option<i128>)> {
         format!("{sign}{:02}:{:02}", m.abs() / 60, m.abs() % 60)
     });
     prop_oneof![
-        3 => millis.clone().prop_map(|ms| (ms.to_string(), Some(i128::from(ms)))),
-        3 => (millis, offset, 0u32..1000, prop::bool::ANY).prop_map(|(ms, off, frac, z)| {
+        8 => millis.clone().prop_map(|ms| (ms.to_string(), Some(i128::from(ms)))),
+        8 => (millis, offset, 0u32..1000, prop::bool::ANY).prop_map(|(ms, off, frac, z)| {
             let Some(utc) = chrono::DateTime::from_timestamp_millis(ms) else {
                 return (format!("\"{ms}\""), None);
             };
@@ -132,7 +132,7 @@ fn value() -> impl Strategy<Value = (String, Option<f64>)> {
         1 => any::<f64>().prop_filter("finite", |v| v.is_finite()),
     ];
     prop_oneof![
-        8 => finite.prop_map(|v| (serde_json::to_string(&v).expect("finite"), Some(v))),
+        40 => finite.prop_map(|v| (serde_json::to_string(&v).expect("finite"), Some(v))),
         1 => Just(("1e400".to_owned(), None)),
         1 => Just(("18446744073709551615".to_owned(), Some(18_446_744_073_709_551_615.0))),
         1 => Just(("\"7\"".to_owned(), None)),
@@ -159,8 +159,11 @@ pub const CASE: &str = "@@";
 
 /// One reading; `unique` makes its identity distinct from the others of its body.
 pub fn item(now: i64, device: String, unique: u64) -> impl Strategy<Value = Item> {
-    let metrics = prop::collection::vec((name(64), value(), prop::bool::weighted(0.1)), 0..6);
-    let tags = prop::collection::vec((name(64), ".{0,260}"), 0..18);
+    let metrics = prop::collection::vec((name(64), value(), prop::bool::weighted(0.1)), 0..4);
+    let tags = prop_oneof![
+        9 => prop::collection::vec((name(64), ".{0,260}"), 0..4),
+        1 => prop::collection::vec((name(64), ".{0,260}"), 15..18),
+    ];
     let identity = prop_oneof![
         Just(None),
         Just(Some(format!("\"seq\":{unique}"))),
@@ -169,7 +172,7 @@ pub fn item(now: i64, device: String, unique: u64) -> impl Strategy<Value = Item
             json_string(&format!("{id}/%?#\\{unique}"), false)
         ))),
     ];
-    (ts(now), metrics, tags, identity, prop::bool::weighted(0.05)).prop_map(
+    (ts(now), metrics, tags, identity, prop::bool::weighted(0.02)).prop_map(
         move |((ts_text, ts), metrics, tags, identity, repeat)| {
             let mut fields = vec![
                 format!("\"deviceId\":{}", json_string(&device, false)),

@@ -89,7 +89,7 @@ async fn carries(
         "{report}"
     );
     ensure!(
-        (status == 202) == !accepted.is_empty(),
+        (status == 202) != accepted.is_empty(),
         "status {status}: {report}"
     );
     tally
