@@ -74,3 +74,6 @@ export TRIBUTARY_TEST_PYTHON="$COSMOS_VENV/bin/python"
 export COSMOS_DISABLE_IMDS=1
 
 cargo test --workspace --locked "$@"
+
+# The running binary against the OpenAPI description (schemathesis): no 5xx, every answer conforms.
+scripts/api-conformance.sh

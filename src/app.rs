@@ -3,8 +3,9 @@
 
 use crate::functions::{
     analyze, anomalies, dashboard, device_latest, device_series, devices, healthz, ingest, metrics,
-    process, stream,
+    openapi, process, stream,
 };
+use crate::http_error::ApiError;
 use crate::state::AppState;
 use axum::http::StatusCode;
 use axum::Router;
@@ -40,6 +41,7 @@ pub const ROUTES: &[Route] = &[
     route("Dashboard", "GET", dashboard::ROUTE),
     route("Healthz", "GET", healthz::ROUTE),
     route("Metrics", "GET", metrics::ROUTE),
+    route("OpenApi", "GET", openapi::ROUTE),
     route("Analyze", "POST", analyze::ROUTE),
     route("Process", "POST", process::ROUTE),
 ];
@@ -50,6 +52,7 @@ pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
 pub fn app(state: AppState) -> Router {
     let mut bounded = Router::new()
         .merge(healthz::router())
+        .merge(openapi::router())
         .merge(metrics::router().with_state(state.telemetry));
     if let Some(ingest) = state.ingest {
         bounded = bounded.merge(ingest::router().with_state(ingest));
@@ -76,6 +79,8 @@ pub fn app(state: AppState) -> Router {
     if let Some(process) = state.process {
         app = app.merge(process::router().with_state(process));
     }
-    app.layer(CorsLayer::permissive())
+    // Unknown paths get the same JSON error body as every other error (the OpenAPI description's).
+    app.fallback(|| async { ApiError::NotFound("no such route; see /openapi.json".into()) })
+        .layer(CorsLayer::permissive())
         .layer(TraceLayer::new_for_http())
 }

@@ -11,6 +11,7 @@ pub mod host;
 pub mod http_error;
 pub mod package;
 pub mod settings;
+mod settings_env;
 pub mod simulate;
 pub mod startup;
 pub mod state;

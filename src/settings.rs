@@ -132,6 +132,10 @@ pub const ENV_PREFIX: &str = "TRIBUTARY_";
 impl Settings {
     /// Defaults, then `file` (TOML) if given, then the environment.
     pub fn load(file: Option<&Path>) -> Result<Self, Box<figment::Error>> {
+        let vars: Vec<(String, String)> = std::env::vars_os()
+            .filter_map(|(k, v)| Some((k.into_string().ok()?, v.into_string().ok()?)))
+            .collect();
+        crate::settings_env::refuse_misread_escapes(vars.iter().map(|(k, v)| (&**k, &**v)))?;
         let mut figment = Figment::new();
         if let Some(file) = file {
             figment = figment.merge(Toml::file_exact(file));
@@ -170,6 +174,19 @@ mod tests {
                 !format!("{s:?}").contains("hunter2"),
                 "secrets never show in Debug"
             );
+            Ok(())
+        });
+    }
+
+    /// Regression (settings fuzz target, crash-7fbee607): figment panicked on this environment value
+    /// ("byte index is not a char boundary"); now start-up fails naming the variable.
+    #[test]
+    #[allow(clippy::result_large_err)] // figment::Jail's closure signature, not ours
+    fn a_quoted_environment_value_figment_would_misread_fails_naming_the_variable() {
+        figment::Jail::expect_with(|jail| {
+            jail.set_env("TRIBUTARY_KAFKA__BROKERS", "\"ÞÌÅ\\T\"");
+            let err = Settings::load(None).expect_err("refused").to_string();
+            assert!(err.contains("TRIBUTARY_KAFKA__BROKERS"), "{err}");
             Ok(())
         });
     }

@@ -9,9 +9,8 @@ use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
 use axum::{Json, Router};
-use std::io::Read;
 use std::time::Instant;
-use tributary_core::ingest::{ingest, split_body, BodyError, BodyFormat, IngestLimits};
+use tributary_core::ingest::{inflate, ingest, split_body, BodyError, BodyFormat, IngestLimits};
 
 pub const ROUTE: &str = "/api/telemetry";
 
@@ -30,16 +29,13 @@ async fn handle(
     let gzip = is_gzip(&headers)?;
     let raw = to_bytes(body, state.limits.max_body_bytes)
         .await
-        .map_err(|_| too_large(&state.limits))?;
+        .map_err(|e| unreadable(e, &state.limits))?;
     let bytes = if gzip {
-        gunzip(&raw, &state.limits)?
+        Bytes::from(inflate(&raw, &state.limits).map_err(body_error)?)
     } else {
         raw
     };
-    let items = split_body(&bytes, format, &state.limits).map_err(|e| match e {
-        BodyError::TooManyReadings { .. } => ApiError::PayloadTooLarge(e.to_string()),
-        _ => ApiError::BadRequest(e.to_string()),
-    })?;
+    let items = split_body(&bytes, format, &state.limits).map_err(body_error)?;
     let report = ingest(
         items,
         &state.limits,
@@ -103,37 +99,26 @@ fn is_gzip(headers: &HeaderMap) -> Result<bool, ApiError> {
     }
 }
 
-fn too_large(limits: &IngestLimits) -> ApiError {
-    ApiError::PayloadTooLarge(format!(
-        "the body is larger than {} bytes",
-        limits.max_body_bytes
-    ))
+fn body_error(e: BodyError) -> ApiError {
+    if e.is_too_large() {
+        ApiError::PayloadTooLarge(e.to_string())
+    } else {
+        ApiError::BadRequest(e.to_string())
+    }
 }
 
-/// Decompresses with two guards: the decompressed size limit and the compression ratio (a small
-/// body that inflates enormously is refused before it is inflated).
-fn gunzip(compressed: &Bytes, limits: &IngestLimits) -> Result<Bytes, ApiError> {
-    let by_ratio = compressed
-        .len()
-        .saturating_mul(limits.max_compression_ratio);
-    let cap = limits.max_body_bytes.min(by_ratio);
-    let mut out = Vec::with_capacity(cap.min(compressed.len() * 8));
-    flate2::read::MultiGzDecoder::new(compressed.as_ref())
-        .take(cap as u64 + 1)
-        .read_to_end(&mut out)
-        .map_err(|e| ApiError::BadRequest(format!("the body is not valid gzip: {e}")))?;
-    if out.len() > cap {
-        return Err(if cap == limits.max_body_bytes {
-            ApiError::PayloadTooLarge(format!(
-                "the body is larger than {} bytes after decompression",
+/// 413 only when the body really passed the limit; a body the connection could not deliver (a bad
+/// chunk size, a truncated upload) is the client's malformed request, not a size problem.
+fn unreadable(e: axum::Error, limits: &IngestLimits) -> ApiError {
+    let mut source: Option<&(dyn std::error::Error + 'static)> = Some(&e);
+    while let Some(cause) = source {
+        if cause.is::<http_body_util::LengthLimitError>() {
+            return ApiError::PayloadTooLarge(format!(
+                "the body is larger than {} bytes",
                 limits.max_body_bytes
-            ))
-        } else {
-            ApiError::PayloadTooLarge(format!(
-                "the body inflates more than {}:1; refused as a possible decompression bomb",
-                limits.max_compression_ratio
-            ))
-        });
+            ));
+        }
+        source = cause.source();
     }
-    Ok(Bytes::from(out))
+    ApiError::BadRequest(format!("the request body could not be read: {e}"))
 }

@@ -3,10 +3,13 @@
 
 mod body;
 mod identity;
+mod inflate;
+mod unique_map;
 mod validate;
 
 pub use body::{split_body, BodyError, BodyFormat};
 pub use identity::identity_of;
+pub use inflate::inflate;
 pub use validate::{validate, WireReading};
 
 use crate::ports::{Inserted, ReadingStore};

@@ -1,0 +1,72 @@
+//! Decompressing a gzip request body in memory with two guards: the decompressed size limit and the
+//! compression ratio, both enforced while inflating, so a small bomb is refused before it grows.
+
+use super::{BodyError, IngestLimits};
+use std::io::Read;
+
+/// Inflates `compressed` (one or more gzip members) or says why not.
+pub fn inflate(compressed: &[u8], limits: &IngestLimits) -> Result<Vec<u8>, BodyError> {
+    let by_ratio = compressed
+        .len()
+        .saturating_mul(limits.max_compression_ratio);
+    let cap = limits.max_body_bytes.min(by_ratio);
+    let mut out = Vec::with_capacity(cap.min(compressed.len().saturating_mul(8)));
+    flate2::read::MultiGzDecoder::new(compressed)
+        .take((cap as u64).saturating_add(1))
+        .read_to_end(&mut out)
+        .map_err(|e| BodyError::NotGzip(e.to_string()))?;
+    if out.len() > cap {
+        return Err(if cap == limits.max_body_bytes {
+            BodyError::TooLarge {
+                max: limits.max_body_bytes,
+            }
+        } else {
+            BodyError::TooCompressed {
+                ratio: limits.max_compression_ratio,
+            }
+        });
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use flate2::write::GzEncoder;
+    use std::io::Write;
+
+    fn gzip(bytes: &[u8]) -> Vec<u8> {
+        let mut e = GzEncoder::new(Vec::new(), flate2::Compression::default());
+        e.write_all(bytes).unwrap();
+        e.finish().unwrap()
+    }
+
+    #[test]
+    fn inflates_concatenated_members() {
+        let mut two = gzip(b"ab");
+        two.extend(gzip(b"cd"));
+        assert_eq!(inflate(&two, &IngestLimits::default()).unwrap(), b"abcd");
+    }
+
+    #[test]
+    fn size_ratio_and_garbage_are_each_named() {
+        let limits = IngestLimits {
+            max_body_bytes: 1000,
+            ..IngestLimits::default()
+        };
+        let big = gzip(&[b'x'; 1001]);
+        assert_eq!(
+            inflate(&big, &limits),
+            Err(BodyError::TooLarge { max: 1000 })
+        );
+        let bomb = gzip(&[b' '; 900_000]);
+        assert_eq!(
+            inflate(&bomb, &IngestLimits::default()),
+            Err(BodyError::TooCompressed { ratio: 200 })
+        );
+        assert!(matches!(
+            inflate(b"plain", &limits),
+            Err(BodyError::NotGzip(_))
+        ));
+    }
+}
