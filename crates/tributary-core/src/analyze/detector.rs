@@ -9,7 +9,7 @@ use std::collections::BTreeMap;
 
 /// Detector tuning. Defaults suit readings every few seconds with a daily pattern.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
-#[serde(default)]
+#[serde(default, deny_unknown_fields)]
 pub struct DetectorConfig {
     /// Weight of each new value in the running mean and variance (memory ≈ 1/alpha readings).
     pub alpha: f64,
