@@ -2,8 +2,10 @@
 //! (dev, and later native and Functions custom handler) builds its router with [`app::app`].
 
 pub mod app;
+pub mod check;
 pub mod cli;
 pub mod functions;
+pub mod health;
 pub mod host;
 pub mod http_error;
 pub mod package;
