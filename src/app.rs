@@ -3,7 +3,7 @@
 
 use crate::functions::{
     analyze, anomalies, dashboard, device_latest, device_series, devices, healthz, ingest, metrics,
-    process, stream,
+    process, readyz, stream,
 };
 use crate::state::AppState;
 use axum::http::StatusCode;
@@ -39,6 +39,7 @@ pub const ROUTES: &[Route] = &[
     route("Stream", "GET", stream::ROUTE),
     route("Dashboard", "GET", dashboard::ROUTE),
     route("Healthz", "GET", healthz::ROUTE),
+    route("Readyz", "GET", readyz::ROUTE),
     route("Metrics", "GET", metrics::ROUTE),
     route("Analyze", "POST", analyze::ROUTE),
     route("Process", "POST", process::ROUTE),
@@ -49,7 +50,8 @@ pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
 
 pub fn app(state: AppState) -> Router {
     let mut bounded = Router::new()
-        .merge(healthz::router())
+        .merge(healthz::router().with_state(state.health.clone()))
+        .merge(readyz::router().with_state(state.health.clone()))
         .merge(metrics::router().with_state(state.telemetry));
     if let Some(ingest) = state.ingest {
         bounded = bounded.merge(ingest::router().with_state(ingest));

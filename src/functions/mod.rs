@@ -13,4 +13,5 @@ pub mod invocation;
 pub mod metrics;
 pub mod params;
 pub mod process;
+pub mod readyz;
 pub mod stream;

@@ -2,6 +2,7 @@
 //! new readings (or a poll tick). Errors are retried after a pause; the checkpoint makes that safe.
 
 use super::{IDLE_POLL, RETRY_DELAY};
+use crate::health::StageHealth;
 use crate::telemetry::Telemetry;
 use std::sync::Arc;
 use tokio::sync::Notify;
@@ -19,6 +20,7 @@ pub struct AnalyzeTrigger {
     pub wake: Arc<Notify>,
     /// Signalled after events are published.
     pub published: Arc<Notify>,
+    pub health: StageHealth,
 }
 
 impl AnalyzeTrigger {
@@ -35,8 +37,12 @@ impl AnalyzeTrigger {
             {
                 Ok(report) => {
                     self.telemetry.analyzed(&report);
-                    if let Some(remaining) = report.remaining {
-                        self.telemetry.lag("change_feed", remaining);
+                    match report.remaining {
+                        Some(remaining) => {
+                            self.telemetry.lag("change_feed", remaining);
+                            self.health.lagging(remaining);
+                        }
+                        None => self.health.running(),
                     }
                     if report.scored > 0 {
                         self.published.notify_one();
@@ -46,6 +52,7 @@ impl AnalyzeTrigger {
                 }
                 Err(e) => {
                     self.telemetry.stage_error("analyze");
+                    self.health.waiting(e.to_string());
                     tracing::warn!(error = %e, "analyze step failed; retrying from the last checkpoint");
                     RETRY_DELAY
                 }

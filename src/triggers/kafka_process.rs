@@ -5,6 +5,7 @@
 
 use super::kafka_batch::KafkaBatches;
 use super::RETRY_DELAY;
+use crate::health::StageHealth;
 use std::time::{Duration, Instant};
 use tokio_util::sync::CancellationToken;
 use tributary_kafka::KafkaSource;
@@ -17,6 +18,7 @@ const FINISH_DEADLINE: Duration = Duration::from_secs(8);
 pub struct KafkaProcessTrigger {
     pub source: KafkaSource,
     pub batches: KafkaBatches,
+    pub health: StageHealth,
 }
 
 impl KafkaProcessTrigger {
@@ -24,6 +26,7 @@ impl KafkaProcessTrigger {
         let consumer = self.source.consumer_name();
         let telemetry = self.batches.telemetry.clone();
         let mut last_lag = Instant::now() - LAG_INTERVAL;
+        let mut behind = 0;
         loop {
             let messages = tokio::select! {
                 _ = shutdown.cancelled() => break,
@@ -33,6 +36,7 @@ impl KafkaProcessTrigger {
                 Ok(messages) => messages,
                 Err(e) => {
                     telemetry.stage_error("process");
+                    self.health.waiting(format!("consuming from Kafka: {e}"));
                     tracing::warn!(error = %e, "consuming failed; retrying");
                     tokio::time::sleep(RETRY_DELAY).await;
                     continue;
@@ -45,6 +49,7 @@ impl KafkaProcessTrigger {
                     Ok(_) => break true,
                     Err(e) => {
                         tracing::warn!(error = %e, "result store unavailable; retrying the batch");
+                        self.health.waiting(e.to_string());
                         if shutdown.is_cancelled()
                             && stopping_since.get_or_insert_with(Instant::now).elapsed()
                                 > FINISH_DEADLINE
@@ -65,10 +70,14 @@ impl KafkaProcessTrigger {
                 // Harmless: the result store holds the positions; a redelivery is skipped.
                 tracing::warn!(error = %e, "offset commit failed");
             }
+            self.health.lagging(behind);
             if last_lag.elapsed() >= LAG_INTERVAL {
                 last_lag = Instant::now();
                 match self.source.lag().await {
-                    Ok(lag) => telemetry.lag("event_log", lag),
+                    Ok(lag) => {
+                        telemetry.lag("event_log", lag);
+                        behind = lag;
+                    }
                     Err(e) => tracing::debug!(error = %e, "consumer lag unknown"),
                 }
             }

@@ -2,6 +2,7 @@
 //! store, hands each batch to the core's `process`, and truncates what every consumer has applied.
 
 use super::{IDLE_POLL, RETRY_DELAY};
+use crate::health::StageHealth;
 use crate::telemetry::Telemetry;
 use std::sync::Arc;
 use tokio::sync::Notify;
@@ -23,6 +24,7 @@ pub struct ProcessTrigger {
     pub max_batch: usize,
     /// Signalled when analyze has published.
     pub wake: Arc<Notify>,
+    pub health: StageHealth,
 }
 
 impl ProcessTrigger {
@@ -47,6 +49,7 @@ impl ProcessTrigger {
                 Err(e) => {
                     next = None;
                     self.telemetry.stage_error("process");
+                    self.health.waiting(e.to_string());
                     tracing::warn!(error = %e, "process step failed; retrying from the stored position");
                     RETRY_DELAY
                 }
@@ -102,10 +105,9 @@ impl ProcessTrigger {
             .copied()
             .unwrap_or(from);
         *next = Some(position);
-        self.telemetry.lag(
-            "event_log",
-            (self.log.end().await? - position).max(0) as u64,
-        );
+        let behind = (self.log.end().await? - position).max(0) as u64;
+        self.telemetry.lag("event_log", behind);
+        self.health.lagging(behind);
         Ok(consumed)
     }
 }

@@ -3,6 +3,7 @@
 
 mod crash;
 mod function_app;
+mod health;
 mod helpers;
 mod host;
 mod infra;
@@ -11,4 +12,5 @@ mod ingest_validation;
 mod package;
 mod pipeline;
 mod real;
+mod settings;
 mod simulate_verify;
