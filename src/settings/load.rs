@@ -83,18 +83,23 @@ impl Settings {
 fn explain(figment: &Figment, error: figment::Error) -> SettingsError {
     match &error.kind {
         Kind::UnknownField(field, expected) => {
-            let mut path = error.path.clone();
+            // figment's path ends with the unknown key itself; the section is what precedes it.
+            let mut section = error.path.clone();
+            if section.last() == Some(field) {
+                section.pop();
+            }
+            let mut path = section.clone();
             path.push(field.clone());
             let origin = Origin::of(figment, &path);
             let key = origin.spell(&path);
             let suggestion = closest(field, expected).map(|best| {
-                let mut fixed = error.path.clone();
+                let mut fixed = section.clone();
                 fixed.push(best.to_owned());
                 origin.spell(&fixed)
             });
-            let section = match error.path.is_empty() {
+            let section = match section.is_empty() {
                 true => "at the top level".to_owned(),
-                false => format!("in [{}]", error.path.join(".")),
+                false => format!("in [{}]", section.join(".")),
             };
             let message = format!(
                 "unknown setting {key} ({}){}; the settings {section} are: {}",

@@ -156,10 +156,16 @@ async fn run_starts_on_embedded_backends_named_explicitly() {
         .spawn()
         .expect("starts");
     let mut lines = BufReader::new(child.stdout.take().expect("stdout")).lines();
-    let banner = tokio::time::timeout(Duration::from_secs(30), lines.next_line())
-        .await
-        .expect("a banner in time")
-        .expect("stdout")
-        .expect("a line");
+    // Logs share stdout with the banner; read until it shows.
+    let banner = tokio::time::timeout(Duration::from_secs(30), async {
+        while let Some(line) = lines.next_line().await.expect("stdout") {
+            if line.contains("dashboard at") {
+                return line;
+            }
+        }
+        panic!("exited without a banner");
+    })
+    .await
+    .expect("a banner in time");
     assert!(banner.contains("Tributary run: dashboard at"), "{banner}");
 }
