@@ -3,7 +3,7 @@
 
 use crate::functions::{
     analyze, anomalies, dashboard, device_latest, device_series, devices, healthz, ingest, metrics,
-    openapi, process, stream,
+    openapi, process, readyz, stream,
 };
 use crate::http_error::ApiError;
 use crate::state::AppState;
@@ -40,6 +40,7 @@ pub const ROUTES: &[Route] = &[
     route("Stream", "GET", stream::ROUTE),
     route("Dashboard", "GET", dashboard::ROUTE),
     route("Healthz", "GET", healthz::ROUTE),
+    route("Readyz", "GET", readyz::ROUTE),
     route("Metrics", "GET", metrics::ROUTE),
     route("OpenApi", "GET", openapi::ROUTE),
     route("Analyze", "POST", analyze::ROUTE),
@@ -51,7 +52,8 @@ pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
 
 pub fn app(state: AppState) -> Router {
     let mut bounded = Router::new()
-        .merge(healthz::router())
+        .merge(healthz::router().with_state(state.health.clone()))
+        .merge(readyz::router().with_state(state.health.clone()))
         .merge(openapi::router())
         .merge(metrics::router().with_state(state.telemetry));
     if let Some(ingest) = state.ingest {

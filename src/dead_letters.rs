@@ -110,7 +110,7 @@ pub async fn main(settings: &Settings, action: Action) -> anyhow::Result<()> {
                 for record in chosen {
                     let replayed_one = replay(
                         &record,
-                        settings.detector,
+                        settings.detector.clone(),
                         place.checkpoints.as_deref(),
                         log.as_ref(),
                     );

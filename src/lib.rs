@@ -2,11 +2,13 @@
 //! (dev, and later native and Functions custom handler) builds its router with [`app::app`].
 
 pub mod app;
+pub mod check;
 pub mod cli;
-pub mod dead_letters;
 pub mod corpus;
+pub mod dead_letters;
 pub mod detect;
 pub mod functions;
+pub mod health;
 pub mod host;
 pub mod http_error;
 pub mod package;

@@ -14,4 +14,5 @@ pub mod metrics;
 pub mod openapi;
 pub mod params;
 pub mod process;
+pub mod readyz;
 pub mod stream;

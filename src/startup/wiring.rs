@@ -1,9 +1,10 @@
 //! Choosing adapters: which stages run decides which ports are needed; the settings decide which
 //! technology serves each. The only place adapters are constructed.
 
-use super::ANALYZE_FEED;
+use super::{Trigger, ANALYZE_FEED};
 use crate::functions::analyze::AnalyzeHost;
 use crate::functions::process::ProcessHost;
+use crate::health::Health;
 use crate::settings::{
     CacheBackend, EventLogBackend, ReadingStoreBackend, ResultStoreBackend, Settings,
 };
@@ -15,7 +16,6 @@ use crate::triggers::kafka_process::KafkaProcessTrigger;
 use crate::triggers::leased_analyze::LeasedAnalyze;
 use crate::triggers::process::ProcessTrigger;
 use anyhow::Context;
-use futures::future::BoxFuture;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::Notify;
@@ -97,9 +97,20 @@ pub(super) async fn wire(
     stages: Stages,
     face: Face,
     shutdown: CancellationToken,
-) -> anyhow::Result<(AppState, Vec<BoxFuture<'static, ()>>)> {
+) -> anyhow::Result<(AppState, Vec<Trigger>)> {
     let backends = settings.backends;
     let telemetry = Arc::new(Telemetry::default());
+    let health = Health::new(settings.health.lag_threshold);
+    for (runs, stage) in [
+        (stages.ingest, "ingest"),
+        (stages.analyze, "analyze"),
+        (stages.process, "process"),
+        (stages.query, "query"),
+    ] {
+        if runs {
+            health.stage(stage);
+        }
+    }
     let stored = Arc::new(Notify::new());
     let published = Arc::new(Notify::new());
     let cosmos_readings = backends.reading_store == ReadingStoreBackend::Cosmos;
@@ -193,7 +204,7 @@ pub(super) async fn wire(
             .await
             .context("creating Kafka topics")?;
     }
-    let mut triggers: Vec<BoxFuture<'static, ()>> = Vec::new();
+    let mut triggers: Vec<Trigger> = Vec::new();
     let mut analyze_host = None;
     let mut process_host = None;
     if stages.analyze {
@@ -223,8 +234,12 @@ pub(super) async fn wire(
                         max_batch: settings.analyze_batch,
                         lease_expiry: Duration::from_millis(settings.cosmos.lease_expiry_ms),
                         published: published.clone(),
+                        health: health.stage("analyze"),
                     };
-                    triggers.push(Box::pin(trigger.run(shutdown.clone())));
+                    triggers.push(Trigger::new(
+                        health.stage("analyze"),
+                        trigger.run(shutdown.clone()),
+                    ));
                 }
                 None => {
                     let trigger = AnalyzeTrigger {
@@ -239,8 +254,12 @@ pub(super) async fn wire(
                         telemetry: telemetry.clone(),
                         wake: stored.clone(),
                         published: published.clone(),
+                        health: health.stage("analyze"),
                     };
-                    triggers.push(Box::pin(trigger.run(shutdown.clone())));
+                    triggers.push(Trigger::new(
+                        health.stage("analyze"),
+                        trigger.run(shutdown.clone()),
+                    ));
                 }
             },
             Face::Host => {
@@ -266,8 +285,12 @@ pub(super) async fn wire(
                     telemetry: telemetry.clone(),
                     max_batch: settings.process_batch,
                     wake: published,
+                    health: health.stage("process"),
                 };
-                triggers.push(Box::pin(trigger.run(shutdown.clone())));
+                triggers.push(Trigger::new(
+                    health.stage("process"),
+                    trigger.run(shutdown.clone()),
+                ));
             }
             (EventLogBackend::Embedded, Face::Host) => {
                 // Process's trigger is Kafka; with no Kafka configured the host's calls fail loudly.
@@ -286,8 +309,14 @@ pub(super) async fn wire(
                 match face {
                     Face::Native => {
                         let source = KafkaSource::subscribe(&settings.kafka)?;
-                        triggers.push(Box::pin(
-                            KafkaProcessTrigger { source, batches }.run(shutdown.clone()),
+                        let trigger = KafkaProcessTrigger {
+                            source,
+                            batches,
+                            health: health.stage("process"),
+                        };
+                        triggers.push(Trigger::new(
+                            health.stage("process"),
+                            trigger.run(shutdown.clone()),
                         ));
                     }
                     Face::Host => {
@@ -328,6 +357,7 @@ pub(super) async fn wire(
         analyze: analyze_host,
         process: process_host,
         telemetry,
+        health,
     };
     Ok((state, triggers))
 }

@@ -4,6 +4,7 @@
 
 use super::backoff::Backoff;
 use super::IDLE_POLL;
+use crate::health::StageHealth;
 use crate::telemetry::Telemetry;
 use std::sync::Arc;
 use tokio::sync::Notify;
@@ -21,6 +22,7 @@ pub struct AnalyzeTrigger {
     pub wake: Arc<Notify>,
     /// Signalled after events are published.
     pub published: Arc<Notify>,
+    pub health: StageHealth,
 }
 
 impl AnalyzeTrigger {
@@ -39,8 +41,12 @@ impl AnalyzeTrigger {
                 Ok(report) => {
                     backoff.succeeded();
                     self.telemetry.analyzed(&report);
-                    if let Some(remaining) = report.remaining {
-                        self.telemetry.lag("change_feed", remaining);
+                    match report.remaining {
+                        Some(remaining) => {
+                            self.telemetry.lag("change_feed", remaining);
+                            self.health.lagging(remaining);
+                        }
+                        None => self.health.running(),
                     }
                     if report.scored > 0 {
                         self.published.notify_one();
@@ -48,7 +54,10 @@ impl AnalyzeTrigger {
                     }
                     IDLE_POLL
                 }
-                Err(e) => backoff.failed(&e),
+                Err(e) => {
+                    self.health.waiting(e.to_string());
+                    backoff.failed(&e)
+                }
             };
             if !super::wait(&shutdown, &self.wake, pause).await {
                 break;

@@ -6,6 +6,7 @@
 
 use super::backoff::Backoff;
 use super::kafka_batch::KafkaBatches;
+use crate::health::StageHealth;
 use std::time::{Duration, Instant};
 use tokio_util::sync::CancellationToken;
 use tributary_kafka::KafkaSource;
@@ -18,6 +19,7 @@ const FINISH_DEADLINE: Duration = Duration::from_secs(8);
 pub struct KafkaProcessTrigger {
     pub source: KafkaSource,
     pub batches: KafkaBatches,
+    pub health: StageHealth,
 }
 
 impl KafkaProcessTrigger {
@@ -27,6 +29,7 @@ impl KafkaProcessTrigger {
         let mut last_lag = Instant::now() - LAG_INTERVAL;
         let mut consuming = Backoff::new("process", telemetry.clone());
         let mut applying = Backoff::new("process", telemetry.clone());
+        let mut behind = 0;
         loop {
             let messages = tokio::select! {
                 _ = shutdown.cancelled() => break,
@@ -38,6 +41,7 @@ impl KafkaProcessTrigger {
                     messages
                 }
                 Err(e) => {
+                    self.health.waiting(format!("consuming from Kafka: {e}"));
                     let pause = consuming.failed(&e);
                     tokio::select! {
                         _ = shutdown.cancelled() => break,
@@ -54,6 +58,7 @@ impl KafkaProcessTrigger {
                         break true;
                     }
                     Err(e) => {
+                        self.health.waiting(e.to_string());
                         let pause = applying.failed(&e);
                         if shutdown.is_cancelled()
                             && stopping_since.get_or_insert_with(Instant::now).elapsed()
@@ -78,10 +83,14 @@ impl KafkaProcessTrigger {
                 // Harmless: the result store holds the positions; a redelivery is skipped.
                 tracing::warn!(error = %e, "offset commit failed");
             }
+            self.health.lagging(behind);
             if last_lag.elapsed() >= LAG_INTERVAL {
                 last_lag = Instant::now();
                 match self.source.lag().await {
-                    Ok(lag) => telemetry.lag("event_log", lag),
+                    Ok(lag) => {
+                        telemetry.lag("event_log", lag);
+                        behind = lag;
+                    }
                     Err(e) => tracing::debug!(error = %e, "consumer lag unknown"),
                 }
             }

@@ -6,6 +6,7 @@
 
 use super::backoff::Backoff;
 use super::IDLE_POLL;
+use crate::health::StageHealth;
 use crate::telemetry::Telemetry;
 use async_trait::async_trait;
 use std::collections::{BTreeMap, HashMap};
@@ -38,6 +39,7 @@ pub struct LeasedAnalyze {
     pub lease_expiry: Duration,
     /// Signalled after events are published.
     pub published: Arc<Notify>,
+    pub health: StageHealth,
 }
 
 type Workers = HashMap<String, (CancellationToken, JoinHandle<()>)>;
@@ -50,11 +52,17 @@ impl LeasedAnalyze {
         let every = (this.lease_expiry / 5).max(Duration::from_millis(100));
         loop {
             workers.retain(|_, (_, handle)| !handle.is_finished());
-            if let Err(e) = this.balance(&mut workers, &lag).await {
-                tracing::warn!(error = %e, "reading the change-feed leases failed; retrying");
-            }
+            let balanced = this.balance(&mut workers, &lag).await;
             let total = lag.lock().map(|l| l.values().sum()).unwrap_or(0);
             this.telemetry.lag("change_feed", total);
+            match balanced {
+                Ok(()) => this.health.lagging(total),
+                Err(e) => {
+                    tracing::warn!(error = %e, "reading the change-feed leases failed; retrying");
+                    this.health
+                        .waiting(format!("reading the change-feed leases: {e}"));
+                }
+            }
             tokio::select! {
                 _ = shutdown.cancelled() => break,
                 _ = tokio::time::sleep(every) => {}

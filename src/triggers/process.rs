@@ -5,6 +5,7 @@
 
 use super::backoff::Backoff;
 use super::IDLE_POLL;
+use crate::health::StageHealth;
 use crate::telemetry::Telemetry;
 use async_trait::async_trait;
 use std::sync::Arc;
@@ -29,6 +30,7 @@ pub struct ProcessTrigger {
     pub max_batch: usize,
     /// Signalled when analyze has published.
     pub wake: Arc<Notify>,
+    pub health: StageHealth,
 }
 
 impl ProcessTrigger {
@@ -57,6 +59,7 @@ impl ProcessTrigger {
                 }
                 Err(e) => {
                     next = None;
+                    self.health.waiting(e.to_string());
                     backoff.failed(&e)
                 }
             };
@@ -117,10 +120,9 @@ impl ProcessTrigger {
             .copied()
             .unwrap_or(from);
         *next = Some(position);
-        self.telemetry.lag(
-            "event_log",
-            (self.log.end().await? - position).max(0) as u64,
-        );
+        let behind = (self.log.end().await? - position).max(0) as u64;
+        self.telemetry.lag("event_log", behind);
+        self.health.lagging(behind);
         Ok(consumed)
     }
 }

@@ -36,7 +36,7 @@ pub enum CosmosAuth {
 
 /// Where the readings and leases live, and how hard to try before giving up on a request.
 #[derive(Debug, Clone, Deserialize)]
-#[serde(default)]
+#[serde(default, deny_unknown_fields)]
 pub struct CosmosSettings {
     /// The account endpoint, `https://<account>.documents.azure.com:443/`. Plain `http` is accepted
     /// for localhost only (emulators and the test server).

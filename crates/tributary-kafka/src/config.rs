@@ -7,7 +7,7 @@ use serde::Deserialize;
 use std::collections::BTreeMap;
 
 #[derive(Debug, Clone, Deserialize)]
-#[serde(default)]
+#[serde(default, deny_unknown_fields)]
 pub struct KafkaSettings {
     /// `host:port[,host:port…]`; for Event Hubs `<namespace>.servicebus.windows.net:9093`.
     pub brokers: String,

@@ -3,12 +3,14 @@
 //! `schemas/scored-reading.v1.json`. No Kafka transactions: exactly-once comes from the result store.
 
 mod admin;
+mod check;
 mod config;
 mod consumer;
 mod dead_letter_topic;
 mod producer;
 
 pub use admin::ensure_topics;
+pub use check::topic_partitions;
 pub use config::KafkaSettings;
 pub use consumer::{KafkaSource, RawMessage};
 pub use dead_letter_topic::DeadLetterTopic;

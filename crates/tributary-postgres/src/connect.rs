@@ -14,7 +14,7 @@ use tributary_core::PortError;
 
 /// How the result store reaches PostgreSQL.
 #[derive(Debug, Clone, Deserialize)]
-#[serde(default)]
+#[serde(default, deny_unknown_fields)]
 pub struct PgSettings {
     /// `postgres://user[:password]@host:port/database?sslmode=…`. Never logged.
     pub url: SecretString,

@@ -3,10 +3,12 @@
 //! reads behind the query API. SQL lives only in this crate; schema in the repository's `migrations/`.
 
 mod apply;
+mod check;
 mod checkpoints;
 mod connect;
 mod read;
 
+pub use check::SchemaStatus;
 pub use checkpoints::PgCheckpointStore;
 pub use connect::{PgSettings, ENTRA_SCOPE};
 

@@ -42,7 +42,7 @@ fn client_with(
         // Trust exactly these CAs instead of the built-in public roots (a private CA, the tests').
         Some(path) => {
             let root_cert = std::fs::read(path).map_err(|e| {
-                PortError::failed(BACKEND, format!("Redis CA file {}: {e}", path.display()))
+                PortError::broken(BACKEND, format!("Redis CA file {}: {e}", path.display()))
             })?;
             let certificates = redis::TlsCertificates {
                 client_tls: None,

@@ -3,11 +3,13 @@
 //! loses nothing: the cache refills from new readings and reads fall back to the result store.
 
 mod cache;
+mod check;
 mod connection;
 mod keys;
 mod live;
 
 pub use cache::RedisLatestCache;
+pub use check::check_access;
 pub use connection::RedisConnection;
 pub use keys::Keys;
 pub use live::RedisLiveFeed;
@@ -20,7 +22,7 @@ pub(crate) const BACKEND: &str = "Redis";
 
 /// How to reach Redis and how long cached state lives.
 #[derive(Debug, Clone, Deserialize)]
-#[serde(default)]
+#[serde(default, deny_unknown_fields)]
 pub struct RedisSettings {
     /// `redis://[user:password@]host:port/db` or `rediss://…` for TLS (verified against the public
     /// roots, or `ca_file`). Never logged.

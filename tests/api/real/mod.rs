@@ -2,9 +2,11 @@
 //! PostgreSQL and Redis. Every test makes its own topic, consumer group, database and key prefix.
 
 mod broken;
+mod check_config;
 mod cosmos;
 mod kafka;
 mod outage;
+mod readiness;
 mod tls;
 mod tls_tokens;
 mod workers;

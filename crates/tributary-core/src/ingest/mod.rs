@@ -19,7 +19,7 @@ use std::collections::HashSet;
 
 /// Ingest limits. Every one is configurable; the defaults are the documented contract.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Deserialize, Serialize)]
-#[serde(default, rename_all = "snake_case")]
+#[serde(default, deny_unknown_fields, rename_all = "snake_case")]
 pub struct IngestLimits {
     /// Largest body after decompression.
     pub max_body_bytes: usize,

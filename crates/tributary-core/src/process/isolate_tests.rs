@@ -129,11 +129,7 @@ fn event(n: usize, value: f64) -> ScoredReading {
         seq: None,
         metrics: [(
             MetricName::parse("m").unwrap(),
-            ScoredValue {
-                value,
-                score: 0.0,
-                anomaly: false,
-            },
+            ScoredValue::plain(value, 0.0, false),
         )]
         .into(),
         tags: Default::default(),

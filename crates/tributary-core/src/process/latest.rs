@@ -144,6 +144,10 @@ mod tests {
             ts: Timestamp::from_millis(ts),
             score,
             anomaly,
+            kind: None,
+            expected: None,
+            lower: None,
+            upper: None,
         }
     }
 
