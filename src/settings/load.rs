@@ -27,6 +27,13 @@ pub const ENV_NOT_SETTINGS: &[&str] = &[
     "test_python",
     "test_cosmos",
     "infra_venv",
+    "test_settings_child",
+    "test_tls_ca",
+    "test_tls_pg_password",
+    "test_tls_pg_port",
+    "test_tls_redis_port",
+    "test_tls_redis_user",
+    "test_tls_token",
 ];
 
 /// Why the settings could not be loaded. `Display` is the whole message for the operator.
