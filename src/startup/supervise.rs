@@ -46,9 +46,11 @@ pub(super) async fn run(
     let mut served = None;
     let mut died = None;
     tokio::select! {
+        // Shutdown first: a trigger that ends because shutdown was asked for has not died.
+        biased;
         _ = shutdown.cancelled() => {}
         result = &mut server => served = Some(result),
-        Some(ended) = tasks.join_next_with_id() => {
+        Some(ended) = tasks.join_next_with_id(), if !shutdown.is_cancelled() => {
             let (id, reason) = match ended {
                 Ok((id, ())) => (id, "ended on its own".to_owned()),
                 Err(e) => (e.id(), describe(e)),

@@ -57,6 +57,7 @@ async fn a_worker_on_an_unmigrated_database_waits_quietly_and_counts_everything_
         .env("RUST_LOG", "info,sqlx=warn,rdkafka=warn")
         .env("TRIBUTARY_BACKENDS__EVENT_LOG", "kafka")
         .env("TRIBUTARY_BACKENDS__RESULT_STORE", "postgres")
+        .env("TRIBUTARY_BACKENDS__CACHE", "memory")
         .env("TRIBUTARY_KAFKA__BROKERS", KAFKA)
         .env("TRIBUTARY_KAFKA__TOPIC", &topic)
         .env(

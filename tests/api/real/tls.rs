@@ -98,6 +98,9 @@ fn tributary(tls: &TlsServers, database: &str, prefix: &str, data_dir: &Path) ->
     command
         .env("RUST_LOG", "warn")
         .env("TRIBUTARY_DATA_DIR", data_dir)
+        // Readings and events stay embedded, named explicitly as `run` requires.
+        .env("TRIBUTARY_BACKENDS__READING_STORE", "embedded")
+        .env("TRIBUTARY_BACKENDS__EVENT_LOG", "embedded")
         .env("TRIBUTARY_BACKENDS__RESULT_STORE", "postgres")
         .env("TRIBUTARY_BACKENDS__CACHE", "redis")
         .env(
