@@ -10,10 +10,11 @@ cd "$(dirname "$0")/.."
 CLIENTS=${CLIENTS:-400} SECONDS_LOAD=${SECONDS_LOAD:-60} IDLE=${IDLE:-20} READINGS=${READINGS:-10000}
 PORT=${PORT:-7420} BOUND_MIB=${BOUND_MIB:-512} SETTLE=${SETTLE:-600} IDLE_TIMEOUT_MS=${IDLE_TIMEOUT_MS:-5000}
 cargo build --release --quiet --bin tributary --example overload_bench
+bin=${CARGO_TARGET_DIR:-target}/release
 data=$(mktemp -d)
 log=$(mktemp)
 TRIBUTARY_OVERLOAD__IDLE_TIMEOUT_MS=$IDLE_TIMEOUT_MS RUST_LOG=warn,tributary=info \
-  target/release/tributary dev --port "$PORT" --data-dir "$data" >"$log" 2>&1 &
+  "$bin/tributary" dev --port "$PORT" --data-dir "$data" >"$log" 2>&1 &
 pid=$!
 trap 'kill "$pid" 2>/dev/null; wait "$pid" 2>/dev/null; rm -rf "$data"' EXIT
 for _ in $(seq 1 100); do curl -sf "http://127.0.0.1:$PORT/healthz" >/dev/null && break; sleep 0.1; done
@@ -25,7 +26,7 @@ echo "files: $(awk '/Max open files/ {print "soft=" $4 " hard=" $5}' /proc/$pid/
     echo "$peak_fd" >"$data.fd"; sleep 1; done ) &
 sampler=$!
 status=0
-target/release/examples/overload_bench --target "http://127.0.0.1:$PORT" --clients "$CLIENTS" \
+"$bin/examples/overload_bench" --target "http://127.0.0.1:$PORT" --clients "$CLIENTS" \
   --readings "$READINGS" --seconds "$SECONDS_LOAD" --idle "$IDLE" --settle-seconds "$SETTLE" \
   --idle-timeout-s "$(awk "BEGIN {print $IDLE_TIMEOUT_MS / 1000}")" || status=$?
 rss_kib=$(awk '/VmHWM/ {print $2}' /proc/$pid/status)

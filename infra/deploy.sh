@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Deploy Tributary to Azure: Bicep (infra/main.bicep), images into ACR, the Kubernetes overlay
-# filled with the Bicep outputs, migrate, rollout, and API Management pointed at the ingress.
+# Deploy Tributary to Azure: Bicep (infra/main.bicep), images into ACR (`az acr build`, which runs the
+# classic builder: infra/docker/Dockerfile uses no BuildKit syntax), the Kubernetes overlay filled with
+# the Bicep outputs (infra/overlay-values.sh), migrate, rollout, and API Management pointed at the ingress.
 #   RESOURCE_GROUP=rg-tributary-dev infra/deploy.sh
 # Environment: RESOURCE_GROUP (required); AZURE_LOCATION (westeurope); TRIBUTARY_ENV (dev);
 # FACE=native|functions-host (native); IMAGE_TAG (git commit); BUILD_IMAGES=0 when CI has pushed
@@ -17,7 +18,6 @@ IMAGE_TAG=${IMAGE_TAG:-$(git rev-parse --short=12 HEAD)}
 BUILD_IMAGES=${BUILD_IMAGES:-1}
 COSMOS_SCALER_REF=${COSMOS_SCALER_REF:-main}
 NS=tributary
-overlay=infra/k8s/overlays/azure
 case "$FACE" in
   native) ;;
   functions-host) : "${TRIBUTARY_INGEST_FUNCTION_KEY:?functions-host needs TRIBUTARY_INGEST_FUNCTION_KEY}" ;;
@@ -61,79 +61,29 @@ fi
 
 echo "== Kafka credentials"
 if [ "$(out kafkaFlavor)" = eventHubs ]; then
-  brokers=$(out eventHubsKafkaEndpoint)
   rule() {
     az eventhubs namespace authorization-rule keys list -g "$RESOURCE_GROUP" \
       --namespace-name "$(out eventHubsNamespace)" -n "$1" --query primaryConnectionString -o tsv
   }
   app_password=$(rule tributary-app) keda_password=$(rule keda-scaler)
   keda_sasl=plaintext keda_tls=enable
-  cp infra/k8s/base/tributary.toml "$overlay/tributary.toml"
 else
-  brokers=$(az hdinsight host list -g "$RESOURCE_GROUP" -n "$(out hdInsightClusterName)" \
+  KAFKA_BROKERS=$(az hdinsight host list -g "$RESOURCE_GROUP" -n "$(out hdInsightClusterName)" \
     --query "[?starts_with(name, 'wn')].name" -o tsv | sed 's/$/:9092/' | paste -sd, -)
+  export KAFKA_BROKERS
   app_password="" keda_password="" keda_sasl=none keda_tls=disable
-  printf '[kafka.options]\n"security.protocol" = "PLAINTEXT"\n' >"$overlay/tributary.toml"
 fi
 
 echo "== overlay values"
-cosmos=$(out cosmosEndpoint)
-cat >"$overlay/app.env" <<ENV
-TRIBUTARY_LOG_FORMAT=json
-TRIBUTARY_HTTP__HOST=0.0.0.0
-TRIBUTARY_HTTP__PORT=8080
-TRIBUTARY_DATA_DIR=/tmp/tributary
-TRIBUTARY_BACKENDS__READING_STORE=cosmos
-TRIBUTARY_BACKENDS__EVENT_LOG=kafka
-TRIBUTARY_BACKENDS__RESULT_STORE=postgres
-TRIBUTARY_BACKENDS__CACHE=redis
-TRIBUTARY_COSMOS__ENDPOINT=$cosmos
-TRIBUTARY_COSMOS__DATABASE=$(out cosmosDatabase)
-TRIBUTARY_COSMOS__READINGS_CONTAINER=$(out cosmosReadingsContainer)
-TRIBUTARY_COSMOS__LEASES_CONTAINER=$(out cosmosLeasesContainer)
-TRIBUTARY_KAFKA__BROKERS=$brokers
-TRIBUTARY_KAFKA__TOPIC=$(out kafkaTopic)
-TRIBUTARY_KAFKA__CONSUMER_GROUP=tributary-process
-TRIBUTARY_KAFKA__CREATE_TOPICS=false
-TRIBUTARY_POSTGRES__URL=postgres://$(out postgresUser)@$(out postgresHost):5432/$(out postgresDatabase)?sslmode=require
-TRIBUTARY_REDIS__URL=rediss://$(out appIdentityPrincipalId)@$(out redisHost):$(out redisPort)/0
-APPLICATIONINSIGHTS_CONNECTION_STRING=$(out appInsightsConnectionString)
-ENV
-cat >"$overlay/deploy.env" <<ENV
-TRIBUTARY_IMAGE=$acr/tributary:$IMAGE_TAG
-FUNCTIONS_IMAGE=$acr/tributary-functions:$IMAGE_TAG
-COSMOS_SCALER_IMAGE=$acr/external-scaler-azure-cosmos-db:$scaler_tag
-ISTIO_REVISION=$(out istioRevision)
-APP_CLIENT_ID=$(out appIdentityClientId)
-SCALER_CLIENT_ID=$(out scalerIdentityClientId)
-COSMOS_ENDPOINT=$cosmos
-COSMOS_DATABASE=$(out cosmosDatabase)
-COSMOS_READINGS_CONTAINER=$(out cosmosReadingsContainer)
-COSMOS_LEASES_CONTAINER=$(out cosmosLeasesContainer)
-KAFKA_BOOTSTRAP_SERVERS=$brokers
-KAFKA_TOPIC=$(out kafkaTopic)
-KAFKA_CONSUMER_GROUP=tributary-process
-ENV
-cat >infra/k8s/overlays/functions-host/functions.env <<ENV
-FUNCTIONS_WORKER_RUNTIME=custom
-ASPNETCORE_URLS=http://+:8080
-AzureWebJobsStorage__accountName=$(out storageAccountName)
-AzureWebJobsSecretStorageType=kubernetes
-AzureWebJobsKubernetesSecretName=secrets/tributary-function-keys
-CosmosDB__accountEndpoint=$cosmos
-COSMOS_DATABASE=$(out cosmosDatabase)
-COSMOS_READINGS_CONTAINER=$(out cosmosReadingsContainer)
-COSMOS_LEASES_CONTAINER=$(out cosmosLeasesContainer)
-KAFKA_BROKERS=$brokers
-KAFKA_TOPIC=$(out kafkaTopic)
-KAFKA_CONSUMER_GROUP=tributary-process
-KAFKA_USERNAME=\$ConnectionString
-ENV
+outputs_file=$(mktemp)
+trap 'rm -f "$outputs_file"' EXIT
+printf '%s' "$outputs" >"$outputs_file"
+IMAGE_TAG=$IMAGE_TAG SCALER_TAG=$scaler_tag infra/overlay-values.sh "$outputs_file"
 
 echo "== Kubernetes ($FACE)"
 az aks get-credentials -g "$RESOURCE_GROUP" -n "$(out aksName)" --overwrite-existing -o none
 rendered=$(mktemp)
-trap 'rm -f "$rendered"' EXIT
+trap 'rm -f "$rendered" "$outputs_file"' EXIT
 kubectl kustomize "infra/k8s/overlays/$FACE" >"$rendered"
 kubectl -n "$NS" delete job tributary-migrate --ignore-not-found
 kubectl apply -f "$rendered" -l tributary.io/deploy-phase=pre

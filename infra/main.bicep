@@ -24,6 +24,13 @@ param tags object = {}
 ])
 param kafkaFlavor string = 'eventHubs'
 
+@description('Event Hubs tier. Kafka clients may compress only on Premium (and Dedicated), and only with gzip; infra/overlay-values.sh sets the producer\'s compression from this.')
+@allowed([
+  'Standard'
+  'Premium'
+])
+param eventHubsSku string = 'Standard'
+
 @description('Partitions of the scored-readings topic (the most process replicas that share work).')
 @minValue(1)
 @maxValue(32)
@@ -188,6 +195,7 @@ module eventHubs 'modules/eventhubs.bicep' = if (!useHdInsight) {
     location: location
     namespaceName: 'evhns-${namePrefix}-${suffix}'
     tags: allTags
+    sku: eventHubsSku
     partitionCount: kafkaPartitions
     appPrincipalId: identity.outputs.appPrincipalId
   }
@@ -284,6 +292,7 @@ output cosmosLeasesContainer string = cosmos.outputs.leasesContainerName
 
 output kafkaFlavor string = kafkaFlavor
 @description('Kafka bootstrap servers (Event Hubs); for HDInsight, infra/deploy.sh lists the brokers.')
+output eventHubsSku string = useHdInsight ? '' : eventHubs.outputs.sku
 output eventHubsKafkaEndpoint string = useHdInsight ? '' : eventHubs.outputs.kafkaBootstrapServers
 output eventHubsNamespace string = useHdInsight ? '' : eventHubs.outputs.namespaceName
 output kafkaTopic string = useHdInsight ? 'tributary.scored-readings.v1' : eventHubs.outputs.topic

@@ -12,6 +12,8 @@ param tags = {
 // (then also set the two HDInsight passwords below).
 param kafkaFlavor = 'eventHubs'
 param kafkaPartitions = 8
+// Standard: no Kafka compression; Premium: gzip (infra/overlay-values.sh picks it).
+param eventHubsSku = 'Standard'
 
 param istioRevision = 'asm-1-26'
 param cosmosServerless = false

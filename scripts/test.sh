@@ -61,8 +61,19 @@ if ! "$COSMOS_VENV/bin/python" -c "import azure.cosmos" 2>/dev/null; then
   python3 -m venv "$COSMOS_VENV"
   "$COSMOS_VENV/bin/pip" install --quiet -r "$COSMOS_SERVER/requirements.txt"
 fi
+# ---- TLS-only PostgreSQL and Redis with a test CA (scripts/tls-servers.sh; issue 12): tests connect
+# with sslmode=verify-full and rediss://, as Azure requires. Private instances on other ports.
+# shellcheck source=scripts/tls-servers.sh
+source scripts/tls-servers.sh
+trap 'stop_started; stop_tls_servers' EXIT
+start_tls_servers
+# ---- end TLS servers
+
 export TRIBUTARY_TEST_PYTHON="$COSMOS_VENV/bin/python"
 # The Cosmos SDK asks the Azure instance metadata service about the VM at start-up; not here.
 export COSMOS_DISABLE_IMDS=1
 
 cargo test --workspace --locked "$@"
+
+# The running binary against the OpenAPI description (schemathesis): no 5xx, every answer conforms.
+scripts/api-conformance.sh

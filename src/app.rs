@@ -3,8 +3,9 @@
 
 use crate::functions::{
     analyze, anomalies, dashboard, device_latest, device_series, devices, healthz, ingest, metrics,
-    process, stream,
+    openapi, process, readyz, stream,
 };
+use crate::http_error::ApiError;
 use crate::state::AppState;
 use axum::http::StatusCode;
 use axum::Router;
@@ -39,7 +40,9 @@ pub const ROUTES: &[Route] = &[
     route("Stream", "GET", stream::ROUTE),
     route("Dashboard", "GET", dashboard::ROUTE),
     route("Healthz", "GET", healthz::ROUTE),
+    route("Readyz", "GET", readyz::ROUTE),
     route("Metrics", "GET", metrics::ROUTE),
+    route("OpenApi", "GET", openapi::ROUTE),
     route("Analyze", "POST", analyze::ROUTE),
     route("Process", "POST", process::ROUTE),
 ];
@@ -49,7 +52,9 @@ pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
 
 pub fn app(state: AppState) -> Router {
     let mut bounded = Router::new()
-        .merge(healthz::router())
+        .merge(healthz::router().with_state(state.health.clone()))
+        .merge(readyz::router().with_state(state.health.clone()))
+        .merge(openapi::router())
         .merge(metrics::router().with_state(state.telemetry));
     if let Some(ingest) = state.ingest {
         bounded = bounded.merge(ingest::router().with_state(ingest));
@@ -76,6 +81,8 @@ pub fn app(state: AppState) -> Router {
     if let Some(process) = state.process {
         app = app.merge(process::router().with_state(process));
     }
-    app.layer(CorsLayer::permissive())
+    // Unknown paths get the same JSON error body as every other error (the OpenAPI description's).
+    app.fallback(|| async { ApiError::NotFound("no such route; see /openapi.json".into()) })
+        .layer(CorsLayer::permissive())
         .layer(TraceLayer::new_for_http())
 }

@@ -1,7 +1,8 @@
 //! The command line: `dev` and `run` load `Settings` (defaults, `--config` file, environment, flags)
-//! and run the pipeline; `migrate` prepares PostgreSQL; `simulate` and `verify` exercise a deployment.
+//! and run the pipeline; `migrate` prepares PostgreSQL; `check-config` checks the settings against the
+//! backends; `simulate` and `verify` exercise a deployment.
 
-use crate::settings::{ResultStoreBackend, Settings};
+use crate::settings::{implicit_embedded, ResultStoreBackend, Settings};
 use crate::startup::{cancel_on_signal, Application, Stages};
 use anyhow::Context;
 use clap::{Parser, Subcommand, ValueEnum};
@@ -44,6 +45,9 @@ enum Command {
     Run(RunArgs),
     /// Create or update the PostgreSQL schema (run it as a deploy step before new replicas start).
     Migrate(ConfigArgs),
+    /// Load the settings and check every backend the stages need (reachable, credentials, schema
+    /// migrated, topics, containers); one line per check; exits non-zero if any fails.
+    CheckConfig(CheckArgs),
     /// Serve every function to the Azure Functions host as its custom handler (started by the host,
     /// from host.json): HTTP on 127.0.0.1:$FUNCTIONS_CUSTOMHANDLER_PORT.
     Serve(ConfigArgs),
@@ -55,6 +59,23 @@ enum Command {
     /// Check a deployment against a truth file: lost, double-counted and wrong windows, anomaly
     /// precision and recall, freshness. Exits non-zero on any mismatch.
     Verify(crate::verify::args::VerifyArgs),
+    /// List the records analyze and process set aside (unreadable or refused), or replay them.
+    DeadLetters(DeadLettersArgs),
+    /// Score a CSV offline with the pipeline's detector (`--labels`: evaluate against labels).
+    Detect(crate::detect::DetectArgs),
+    /// Write the seeded, labelled evaluation corpus for `detect --labels`.
+    Corpus(crate::corpus::CorpusArgs),
+}
+
+#[derive(clap::Args)]
+struct DeadLettersArgs {
+    #[command(flatten)]
+    config: ConfigArgs,
+    /// Directory of the embedded stores [default: ./.tributary].
+    #[arg(long, env = "TRIBUTARY_DATA_DIR")]
+    data_dir: Option<PathBuf>,
+    #[command(subcommand)]
+    action: crate::dead_letters::Action,
 }
 
 #[derive(clap::Args)]
@@ -115,6 +136,15 @@ struct RunArgs {
 }
 
 #[derive(clap::Args)]
+struct CheckArgs {
+    #[command(flatten)]
+    config: ConfigArgs,
+    /// Stages whose backends to check, comma-separated: ingest, analyze, process, query.
+    #[arg(long, default_value = "ingest,analyze,process,query", value_parser = Stages::parse, env = "TRIBUTARY_STAGES")]
+    stages: Stages,
+}
+
+#[derive(clap::Args)]
 struct PackageArgs {
     /// Where host.json and functions/ are.
     #[arg(long, default_value = ".")]
@@ -131,24 +161,44 @@ struct PackageArgs {
 }
 
 fn load(args: &ConfigArgs) -> anyhow::Result<Settings> {
-    Settings::load(args.config.as_deref()).map_err(|e| anyhow::anyhow!("invalid settings: {e}"))
+    let settings = Settings::load(args.config.as_deref())
+        .map_err(|e| anyhow::anyhow!("invalid settings: {e}"))?;
+    settings
+        .detector
+        .validate()
+        .map_err(|e| anyhow::anyhow!("invalid settings: {e}"))?;
+    Ok(settings)
 }
 
 pub fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
     init_logging(cli.log_format);
     let runtime = tokio::runtime::Runtime::new()?;
-    runtime.block_on(async move {
+    let result = runtime.block_on(async move {
         match cli.command {
             Command::Dev(args) => dev(args).await,
             Command::Run(args) => run(args).await,
             Command::Migrate(args) => migrate(&load(&args)?).await,
+            Command::CheckConfig(args) => check_config(args).await,
             Command::Serve(args) => serve_host(args).await,
             Command::Package(args) => package(args),
             Command::Simulate(args) => crate::simulate::args::main(args).await,
             Command::Verify(args) => crate::verify::args::main(args).await,
+            Command::DeadLetters(args) => {
+                let mut settings = load(&args.config)?;
+                if let Some(dir) = args.data_dir {
+                    settings.data_dir = dir;
+                }
+                crate::dead_letters::main(&settings, args.action).await
+            }
+            Command::Detect(args) => crate::detect::main(args),
+            Command::Corpus(args) => crate::corpus::main(args),
         }
-    })
+    });
+    // The drain is already over (bounded by `shutdown.drain_secs`); connections it gave up on must not
+    // hold the exit.
+    runtime.shutdown_timeout(std::time::Duration::from_secs(1));
+    result
 }
 
 async fn dev(args: DevArgs) -> anyhow::Result<()> {
@@ -161,7 +211,25 @@ async fn dev(args: DevArgs) -> anyhow::Result<()> {
 }
 
 async fn run(args: RunArgs) -> anyhow::Result<()> {
-    serve(args.serve.settings()?, args.stages, "run").await
+    let settings = args.serve.settings()?;
+    let implicit = implicit_embedded(&settings, args.stages);
+    if !implicit.is_empty() {
+        let lines: Vec<String> = implicit.iter().map(|i| format!("  - {i}")).collect();
+        anyhow::bail!(
+            "tributary run does not fall back to embedded storage (tributary dev does):\n{}",
+            lines.join("\n")
+        );
+    }
+    serve(settings, args.stages, "run").await
+}
+
+async fn check_config(args: CheckArgs) -> anyhow::Result<()> {
+    let settings = load(&args.config)?;
+    let failed = crate::check::check(&settings, args.stages).await;
+    match failed {
+        0 => Ok(()),
+        n => anyhow::bail!("{n} check(s) failed"),
+    }
 }
 
 async fn serve(settings: Settings, stages: Stages, face: &str) -> anyhow::Result<()> {

@@ -1,12 +1,17 @@
 //! Typed settings, loaded once in `main`: built-in defaults, then an optional TOML file, then
 //! environment variables `TRIBUTARY_<SECTION>__<KEY>` (Azure app settings and Kubernetes secrets arrive
 //! as environment), then command-line flags. Secrets are `SecretString`s: `Debug` prints them redacted.
+//! Unknown keys are errors (`load`), so a typo never silently falls back to a default.
 
-use figment::providers::{Env, Format, Toml};
-use figment::Figment;
+mod embedded;
+mod load;
+
+pub use embedded::{implicit_embedded, ImplicitEmbedded};
+pub use load::{SettingsError, ENV_NOT_SETTINGS, ENV_PREFIX};
+
 use serde::Deserialize;
 use std::net::{IpAddr, Ipv4Addr};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use tributary_core::analyze::DetectorConfig;
 use tributary_core::ingest::IngestLimits;
 use tributary_cosmos::CosmosSettings;
@@ -15,7 +20,7 @@ use tributary_postgres::PgSettings;
 use tributary_redis::RedisSettings;
 
 #[derive(Debug, Clone, Deserialize)]
-#[serde(default)]
+#[serde(default, deny_unknown_fields)]
 pub struct Settings {
     pub http: HttpSettings,
     /// Where the embedded stores keep their files.
@@ -33,13 +38,19 @@ pub struct Settings {
     pub cosmos: CosmosSettings,
     /// Bounds under load: ingest budget and lag gate, connections, cache size, paging, live stream.
     pub overload: crate::overload::OverloadSettings,
+    pub health: HealthSettings,
+    pub shutdown: ShutdownSettings,
+    /// Which `backends` keys the file or environment named (filled by `load`): `run` refuses to fall
+    /// back to an embedded backend that nobody asked for.
+    #[serde(skip)]
+    pub named_backends: NamedBackends,
     /// Feed this many simulated devices into the running pipeline (dev only).
     #[serde(skip)]
     pub simulate: Option<usize>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
-#[serde(default)]
+#[serde(default, deny_unknown_fields)]
 pub struct HttpSettings {
     pub host: IpAddr,
     /// 0 picks a free port (tests).
@@ -48,7 +59,7 @@ pub struct HttpSettings {
 
 /// Which adapter serves each port. `tributary dev` defaults to the embedded ones.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
-#[serde(default)]
+#[serde(default, deny_unknown_fields)]
 pub struct Backends {
     pub reading_store: ReadingStoreBackend,
     pub event_log: EventLogBackend,
@@ -88,6 +99,54 @@ pub enum CacheBackend {
     Redis,
 }
 
+/// Which backends the settings named explicitly (rather than left to the embedded default).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct NamedBackends {
+    pub reading_store: bool,
+    pub event_log: bool,
+    pub result_store: bool,
+    pub cache: bool,
+}
+
+/// What `/readyz` counts as lagging.
+#[derive(Debug, Clone, Copy, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct HealthSettings {
+    /// A stage this many records (or more) behind its source shows as `lagging` in `/readyz`. Lagging
+    /// does not fail readiness: taking a busy replica out of service would only make it worse.
+    pub lag_threshold: u64,
+}
+
+impl Default for HealthSettings {
+    fn default() -> Self {
+        Self {
+            lag_threshold: 10_000,
+        }
+    }
+}
+
+/// How long a stopping process may take.
+#[derive(Debug, Clone, Copy, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ShutdownSettings {
+    /// From SIGTERM (or a dead trigger) to exit: HTTP and triggers drain within this many seconds,
+    /// then open connections are dropped and the process exits anyway. Keep it below the pods'
+    /// `terminationGracePeriodSeconds` less the preStop pause.
+    pub drain_secs: u64,
+}
+
+impl Default for ShutdownSettings {
+    fn default() -> Self {
+        Self { drain_secs: 10 }
+    }
+}
+
+impl ShutdownSettings {
+    pub fn drain(&self) -> std::time::Duration {
+        std::time::Duration::from_secs(self.drain_secs)
+    }
+}
+
 impl Default for Backends {
     fn default() -> Self {
         Self {
@@ -124,56 +183,10 @@ impl Default for Settings {
             redis: RedisSettings::default(),
             cosmos: CosmosSettings::default(),
             overload: crate::overload::OverloadSettings::default(),
+            health: HealthSettings::default(),
+            shutdown: ShutdownSettings::default(),
+            named_backends: NamedBackends::default(),
             simulate: None,
         }
-    }
-}
-
-/// Environment variable prefix; `__` separates a section from its key.
-pub const ENV_PREFIX: &str = "TRIBUTARY_";
-
-impl Settings {
-    /// Defaults, then `file` (TOML) if given, then the environment.
-    pub fn load(file: Option<&Path>) -> Result<Self, Box<figment::Error>> {
-        let mut figment = Figment::new();
-        if let Some(file) = file {
-            figment = figment.merge(Toml::file_exact(file));
-        }
-        figment
-            .merge(Env::prefixed(ENV_PREFIX).split("__"))
-            .extract()
-            .map_err(Box::new)
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    #[allow(clippy::result_large_err)] // figment::Jail's closure signature, not ours
-    fn environment_overrides_file_which_overrides_defaults() {
-        figment::Jail::expect_with(|jail| {
-            jail.create_file(
-                "t.toml",
-                "data_dir = \"/from/file\"\n[kafka]\nbrokers = \"file:9092\"\npartitions = 3\n",
-            )?;
-            jail.set_env("TRIBUTARY_KAFKA__BROKERS", "env:9092");
-            jail.set_env("TRIBUTARY_BACKENDS__RESULT_STORE", "postgres");
-            jail.set_env("TRIBUTARY_POSTGRES__URL", "postgres://u:hunter2@db/x");
-            let s = Settings::load(Some(Path::new("t.toml"))).map_err(|e| e.to_string())?;
-            assert_eq!(s.data_dir, PathBuf::from("/from/file"));
-            assert_eq!(
-                (s.kafka.brokers.as_str(), s.kafka.partitions),
-                ("env:9092", 3)
-            );
-            assert_eq!(s.backends.result_store, ResultStoreBackend::Postgres);
-            assert_eq!(s.http.port, 7071);
-            assert!(
-                !format!("{s:?}").contains("hunter2"),
-                "secrets never show in Debug"
-            );
-            Ok(())
-        });
     }
 }

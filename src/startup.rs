@@ -1,23 +1,23 @@
 //! Start-up: `Application::build` opens the adapters the chosen stages need (embedded or real, by
 //! settings) and binds the listener; `run_until_stopped` serves HTTP and runs the stage triggers until
-//! the token is cancelled, then drains: HTTP stops accepting, triggers finish the batch in hand.
+//! the token is cancelled, then drains: HTTP stops accepting, triggers finish the batch in hand. A
+//! trigger that ends or panics on its own marks its stage dead and stops the process (`supervise`).
 
+mod supervise;
 mod wiring;
 
 use crate::app::app;
 use crate::settings::Settings;
 use crate::state::AppState;
 use anyhow::Context;
-use futures::future::BoxFuture;
+use std::future::Future;
 use std::time::Duration;
 use tokio::net::TcpListener;
-use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 
+pub use supervise::Trigger;
 pub use wiring::{token_source, Face, Stages};
 
-/// How long shutdown waits for HTTP and the triggers to finish (KEDA's grace period is longer).
-pub const DRAIN_DEADLINE: Duration = Duration::from_secs(10);
 /// Name of the change feed analyze checkpoints under.
 pub const ANALYZE_FEED: &str = "analyze";
 
@@ -25,8 +25,10 @@ pub struct Application {
     listener: TcpListener,
     server_limits: crate::server::ServerLimits,
     state: AppState,
-    triggers: Vec<BoxFuture<'static, ()>>,
+    triggers: Vec<Trigger>,
     shutdown: CancellationToken,
+    /// From shutdown to exit, HTTP and triggers together (`shutdown.drain_secs`).
+    drain: Duration,
 }
 
 impl Application {
@@ -62,25 +64,42 @@ impl Application {
         face: Face,
         shutdown: CancellationToken,
     ) -> anyhow::Result<Self> {
-        let (state, mut triggers) = wiring::wire(settings, stages, face, shutdown.clone()).await?;
+        let (state, triggers) = wiring::wire(settings, stages, face, shutdown.clone()).await?;
         let listener = TcpListener::bind((settings.http.host, settings.http.port))
             .await
             .with_context(|| format!("binding {}:{}", settings.http.host, settings.http.port))?;
-        if let Some(devices) = settings.simulate {
-            let target = format!("http://{}", listener.local_addr()?);
-            triggers.push(Box::pin(crate::simulate::feed_simple(
-                target,
-                devices,
-                shutdown.clone(),
-            )));
-        }
-        Ok(Self {
+        let mut app = Self {
             listener,
             server_limits: crate::server::ServerLimits::from_settings(&settings.overload),
             state,
             triggers,
-            shutdown,
-        })
+            shutdown: shutdown.clone(),
+            drain: settings.shutdown.drain(),
+        };
+        if let Some(devices) = settings.simulate {
+            let target = format!("http://{}", app.listener.local_addr()?);
+            app.add_trigger(
+                "simulate",
+                crate::simulate::feed_simple(target, devices, shutdown),
+            );
+        }
+        Ok(app)
+    }
+
+    /// Runs `task` beside the stages, supervised as `stage`: should it end or panic before shutdown,
+    /// the stage is reported dead and the process drains and stops with an error.
+    pub fn add_trigger(
+        &mut self,
+        stage: &'static str,
+        task: impl Future<Output = ()> + Send + 'static,
+    ) {
+        let health = self.state.health.stage(stage);
+        self.triggers.push(Trigger::new(health, task));
+    }
+
+    /// Per-stage health, as `/healthz` and `/readyz` report it.
+    pub fn health(&self) -> crate::health::Health {
+        self.state.health.clone()
     }
 
     /// The HTTP app over this application's state, for in-process (`oneshot`) tests.
@@ -100,27 +119,26 @@ impl Application {
         }
     }
 
+    /// Serves HTTP and runs the triggers until shutdown is asked for or a trigger dies, then drains
+    /// both within the drain deadline. Errs if a trigger died (so the process exits non-zero).
     pub async fn run_until_stopped(self) -> anyhow::Result<()> {
-        let mut tasks = JoinSet::new();
-        for trigger in self.triggers {
-            tasks.spawn(trigger);
-        }
         let server = crate::server::serve(
             self.listener,
-            app(self.state),
+            app(self.state.clone()),
             self.server_limits,
             self.shutdown.clone(),
         );
-        server.await;
-        let served = Ok(());
-        let drained = tokio::time::timeout(DRAIN_DEADLINE, async {
-            while tasks.join_next().await.is_some() {}
-        })
-        .await;
-        if drained.is_err() {
-            tracing::warn!("triggers did not stop within {DRAIN_DEADLINE:?}; exiting anyway");
-        }
-        served
+        supervise::run(
+            async move {
+                server.await;
+                Ok(())
+            },
+            self.triggers,
+            &self.state.health,
+            &self.shutdown,
+            self.drain,
+        )
+        .await
     }
 }
 

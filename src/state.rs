@@ -50,4 +50,6 @@ pub struct AppState {
     pub analyze: Option<crate::functions::analyze::AnalyzeHost>,
     pub process: Option<crate::functions::process::ProcessHost>,
     pub telemetry: Arc<Telemetry>,
+    /// Per-stage health for `/healthz` and `/readyz`.
+    pub health: crate::health::Health,
 }

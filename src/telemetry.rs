@@ -6,6 +6,7 @@ use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::metrics::histogram::Histogram;
 use prometheus_client::registry::Registry;
+use tributary_core::ErrorClass;
 
 type Labels = Vec<(&'static str, &'static str)>;
 
@@ -16,6 +17,8 @@ pub struct Telemetry {
     stage_errors: Family<Labels, Counter>,
     anomalies: Counter,
     lag: Family<Labels, Gauge>,
+    waiting: Family<Labels, Gauge>,
+    set_aside: Family<Labels, Counter>,
     ingest_seconds: Histogram,
     refused: Family<Labels, Counter>,
 }
@@ -38,8 +41,20 @@ impl Default for Telemetry {
         let stage_errors = Family::<Labels, Counter>::default();
         registry.register(
             "stage_errors",
-            "Failed stage steps, by stage",
+            "Failed stage steps, by stage and error class (transient, broken, poison)",
             stage_errors.clone(),
+        );
+        let waiting = Family::<Labels, Gauge>::default();
+        registry.register(
+            "stage_waiting",
+            "1 while a stage waits on a backend, by stage and error class (broken: an operator must act)",
+            waiting.clone(),
+        );
+        let set_aside = Family::<Labels, Counter>::default();
+        registry.register(
+            "set_aside",
+            "Records a stage could not read or apply and set aside, by stage and where (dead_letter_topic, quarantine)",
+            set_aside.clone(),
         );
         let anomalies = Counter::default();
         registry.register(
@@ -76,6 +91,8 @@ impl Default for Telemetry {
             stage_errors,
             anomalies,
             lag,
+            waiting,
+            set_aside,
             ingest_seconds,
         }
     }
@@ -106,12 +123,29 @@ impl Telemetry {
     pub fn analyzed(&self, report: &tributary_core::analyze::AnalyzeReport) {
         self.stage("analyze", "scored", report.scored);
         self.anomalies(report.anomalies);
+        self.set_aside("analyze", "quarantine", report.set_aside);
     }
 
-    pub fn stage_error(&self, stage: &'static str) {
+    pub fn stage_error(&self, stage: &'static str, class: ErrorClass) {
         self.stage_errors
-            .get_or_create(&vec![("stage", stage)])
+            .get_or_create(&vec![("stage", stage), ("class", class.as_str())])
             .inc();
+    }
+
+    /// Whether `stage` is waiting on a backend failing with `class`.
+    pub fn waiting(&self, stage: &'static str, class: ErrorClass, waiting: bool) {
+        self.waiting
+            .get_or_create(&vec![("stage", stage), ("class", class.as_str())])
+            .set(i64::from(waiting));
+    }
+
+    /// Records set aside by `stage` into `place`.
+    pub fn set_aside(&self, stage: &'static str, place: &'static str, n: usize) {
+        if n > 0 {
+            self.set_aside
+                .get_or_create(&vec![("stage", stage), ("place", place)])
+                .inc_by(n as u64);
+        }
     }
 
     pub fn anomalies(&self, n: usize) {

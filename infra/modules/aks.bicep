@@ -40,8 +40,8 @@ param workspaceId string
 @description('Registry the kubelet pulls images from.')
 param acrName string
 
-var acrPullRoleId = '7f951dda-4ed3-4680-a7ca-43fe172d538f'
-var networkContributorRoleId = '4d97b98b-1d4f-4787-a291-c67834d212e7'
+var acrPullRoleId = '7f951dda-4ed3-4680-a7ca-43fe172d538d' // AcrPull
+var networkContributorRoleId = '4d97b98b-1d4f-4787-a291-c67834d212e7' // Network Contributor
 
 resource vnet 'Microsoft.Network/virtualNetworks@2024-05-01' existing = {
   name: vnetName

@@ -1,5 +1,6 @@
-// API Management in front of ingest: one API with POST /api/telemetry, a per-device
-// rate-limit-by-key, and either a subscription key (default) or a JWT from the devices' identity
+// API Management in front of ingest: one API whose operations are imported from the HTTP API's
+// OpenAPI description (schemas/openapi.json, also served at /openapi.json) limited to the paths
+// devices reach through the gateway (POST /api/telemetry), a per-device rate-limit-by-key, and either a subscription key (default) or a JWT from the devices' identity
 // provider. The backend is the AKS Istio ingress gateway; in the functions-host overlay APIM also
 // supplies the Functions host key of the Ingest function.
 
@@ -87,6 +88,18 @@ var policy = replace(
   functionKeyHeader
 )
 
+// The one description of the API; APIM takes its operations, parameters and responses from it.
+var openapi = loadJsonContent('../../schemas/openapi.json')
+var ingestDescription = {
+  openapi: openapi.openapi
+  info: openapi.info
+  tags: openapi.tags
+  paths: {
+    '/api/telemetry': openapi.paths['/api/telemetry']
+  }
+  components: openapi.components
+}
+
 resource service 'Microsoft.ApiManagement/service@2024-05-01' = {
   name: name
   location: location
@@ -159,17 +172,8 @@ resource api 'Microsoft.ApiManagement/service/apis@2024-05-01' = {
       header: 'Ocp-Apim-Subscription-Key'
       query: 'subscription-key'
     }
-  }
-}
-
-resource telemetry 'Microsoft.ApiManagement/service/apis/operations@2024-05-01' = {
-  parent: api
-  name: 'post-telemetry'
-  properties: {
-    displayName: 'Send readings'
-    method: 'POST'
-    urlTemplate: '/api/telemetry'
-    description: 'One reading, a JSON array of readings, or NDJSON; see README "Sending readings".'
+    format: 'openapi+json'
+    value: string(ingestDescription)
   }
 }
 

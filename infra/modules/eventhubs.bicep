@@ -118,6 +118,7 @@ resource appReceiver 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
 }
 
 output namespaceName string = namespace.name
+output sku string = namespace.sku.name
 output kafkaBootstrapServers string = '${namespace.name}.servicebus.windows.net:9093'
 output topic string = scoredReadings.name
 output deadLetterTopic string = deadLetter.name

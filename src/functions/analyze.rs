@@ -42,34 +42,40 @@ async fn handle(State(host): State<AnalyzeHost>, body: Bytes) -> Response {
     };
     let mut logs = Vec::new();
     let mut readings = Vec::with_capacity(items.len());
+    let mut unreadable = Vec::new();
     for (index, item) in items.into_iter().enumerate() {
+        let record = item.to_string();
         match tributary_cosmos::reading_from_document(item) {
             Ok(reading) => readings.push(reading),
             Err(e) => {
-                // Only ingest writes the readings container: a foreign document is an operator's matter.
-                tracing::error!(index, error = %e, "document is not a reading; skipped");
-                logs.push(format!(
-                    "document {index} is not a reading and was skipped: {e}"
-                ));
+                // Set aside with the checkpoint, never retried forever: the batch goes on.
+                tracing::warn!(index, error = %e, "document is not a readable reading; setting it aside");
+                logs.push(format!("document {index} was set aside: {e}"));
+                unreadable.push(tributary_cosmos::unreadable_document(record, &e));
             }
         }
     }
-    let mut analyzer = Analyzer::new(ANALYZE_FEED, host.detector, usize::MAX);
+    let mut analyzer = Analyzer::new(ANALYZE_FEED, host.detector.clone(), usize::MAX);
     match analyzer
-        .analyze_delivered(readings, host.checkpoints.as_ref(), host.log.as_ref())
+        .analyze_delivered(
+            readings,
+            unreadable,
+            host.checkpoints.as_ref(),
+            host.log.as_ref(),
+        )
         .await
     {
         Ok(report) => {
             host.telemetry.analyzed(&report);
             logs.push(format!(
-                "scored {} readings, {} with anomalies",
-                report.scored, report.anomalies
+                "scored {} readings, {} with anomalies, {} set aside",
+                report.scored, report.anomalies, report.set_aside
             ));
-            let result = json!({"scored": report.scored, "anomalies": report.anomalies});
+            let result = json!({"scored": report.scored, "anomalies": report.anomalies, "setAside": report.set_aside});
             Json(InvocationResult::new(logs, result)).into_response()
         }
         Err(e) => {
-            host.telemetry.stage_error("analyze");
+            host.telemetry.stage_error("analyze", e.class());
             let status = if e.is_retryable() {
                 StatusCode::SERVICE_UNAVAILABLE
             } else {

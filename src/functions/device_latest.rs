@@ -4,6 +4,7 @@
 use super::params;
 use crate::http_error::ApiError;
 use crate::state::QueryState;
+use axum::extract::rejection::PathRejection;
 use axum::extract::{Path, State};
 use axum::routing::get;
 use axum::{Json, Router};
@@ -30,9 +31,9 @@ struct LatestBody {
 
 async fn handle(
     State(state): State<QueryState>,
-    Path(id): Path<String>,
+    id: Result<Path<String>, PathRejection>,
 ) -> Result<Json<LatestBody>, ApiError> {
-    let id = params::device_id(&id)?;
+    let id = params::path_device_id(id)?;
     let cached = state.cache.get(&id).await.unwrap_or_else(|e| {
         tracing::debug!(error = %e, "cache unavailable; reading the result store");
         None

@@ -4,7 +4,7 @@
 use super::params;
 use crate::http_error::ApiError;
 use crate::state::QueryState;
-use axum::extract::rejection::QueryRejection;
+use axum::extract::rejection::{PathRejection, QueryRejection};
 use axum::extract::{Path, Query, State};
 use axum::routing::get;
 use axum::{Json, Router};
@@ -42,11 +42,11 @@ struct SeriesBody {
 
 async fn handle(
     State(state): State<QueryState>,
-    Path(id): Path<String>,
+    id: Result<Path<String>, PathRejection>,
     query: Result<Query<SeriesQuery>, QueryRejection>,
 ) -> Result<Json<SeriesBody>, ApiError> {
     let Query(q) = query.map_err(|e| ApiError::BadRequest(e.body_text()))?;
-    let id = params::device_id(&id)?;
+    let id = params::path_device_id(id)?;
     let metric = MetricName::parse(q.metric.as_deref().ok_or_else(|| {
         ApiError::BadRequest("metric is required, e.g. ?metric=temperature".into())
     })?)
@@ -54,7 +54,8 @@ async fn handle(
     let resolution =
         Resolution::parse(q.window.as_deref().unwrap_or("1m")).map_err(ApiError::BadRequest)?;
     let to = params::instant("to", q.to.as_deref(), (state.clock)())?;
-    let from = params::instant("from", q.from.as_deref(), to.saturating_add_ms(-HOUR_MS))?;
+    let an_hour_before = to.checked_add_ms(-HOUR_MS).unwrap_or(Timestamp::MIN);
+    let from = params::instant("from", q.from.as_deref(), an_hour_before)?;
     if from >= to {
         return Err(ApiError::BadRequest(format!(
             "from ({from}) must be before to ({to})"

@@ -3,7 +3,7 @@
 //! read and inflated under the overload budget; while it is spent or the pipeline lags, 503.
 
 use crate::http_error::ApiError;
-use crate::overload::{read_body, BodyRead, Exhausted, Refusal, Reservation};
+use crate::overload::{read_body, BodyRead, Refusal};
 use crate::state::IngestState;
 use axum::body::{Body, Bytes};
 use axum::extract::{DefaultBodyLimit, State};
@@ -11,9 +11,10 @@ use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
 use axum::{Json, Router};
-use std::io::Read;
 use std::time::Instant;
-use tributary_core::ingest::{ingest, split_body, BodyError, BodyFormat, IngestLimits};
+use tributary_core::ingest::{
+    inflate_within, ingest, split_body, BodyError, BodyFormat, IngestLimits,
+};
 
 pub const ROUTE: &str = "/api/telemetry";
 
@@ -47,18 +48,21 @@ async fn handle(
     .map_err(|e| match e {
         BodyRead::TooLarge => too_large(&state.limits),
         BodyRead::Exhausted => admission.refuse(Refusal::Busy),
-        BodyRead::Unreadable(e) => ApiError::BadRequest(format!("the body could not be read: {e}")),
+        BodyRead::Unreadable(e) => {
+            ApiError::BadRequest(format!("the request body could not be read: {e}"))
+        }
     })?;
     let bytes = if gzip {
-        gunzip(&raw, &state.limits, &mut reservation)
-            .map_err(|e| e.unwrap_or_else(|| admission.refuse(Refusal::Busy)))?
+        let base = reservation.held();
+        let inflated = inflate_within(&raw, &state.limits, |len| {
+            reservation.grow_to(base + len).is_ok()
+        })
+        .map_err(body_error)?;
+        Bytes::from(inflated.ok_or_else(|| admission.refuse(Refusal::Busy))?)
     } else {
         raw
     };
-    let items = split_body(&bytes, format, &state.limits).map_err(|e| match e {
-        BodyError::TooManyReadings { .. } => ApiError::PayloadTooLarge(e.to_string()),
-        _ => ApiError::BadRequest(e.to_string()),
-    })?;
+    let items = split_body(&bytes, format, &state.limits).map_err(body_error)?;
     let report = ingest(
         items,
         &state.limits,
@@ -122,58 +126,17 @@ fn is_gzip(headers: &HeaderMap) -> Result<bool, ApiError> {
     }
 }
 
+fn body_error(e: BodyError) -> ApiError {
+    if e.is_too_large() {
+        ApiError::PayloadTooLarge(e.to_string())
+    } else {
+        ApiError::BadRequest(e.to_string())
+    }
+}
+
 fn too_large(limits: &IngestLimits) -> ApiError {
     ApiError::PayloadTooLarge(format!(
         "the body is larger than {} bytes",
         limits.max_body_bytes
     ))
-}
-
-/// Decompresses with two guards: the decompressed size limit and the compression ratio (a small
-/// body that inflates enormously is refused before it is inflated). The output is reserved from the
-/// budget as it grows; `Err(None)` means the budget is spent.
-fn gunzip(
-    compressed: &Bytes,
-    limits: &IngestLimits,
-    reservation: &mut Reservation,
-) -> Result<Bytes, Option<ApiError>> {
-    const STEP: usize = 64 * 1024;
-    let by_ratio = compressed
-        .len()
-        .saturating_mul(limits.max_compression_ratio);
-    let cap = limits.max_body_bytes.min(by_ratio);
-    let base = reservation.held();
-    let mut out = Vec::new();
-    let mut decoder = flate2::read::MultiGzDecoder::new(compressed.as_ref()).take(cap as u64 + 1);
-    loop {
-        let len = out.len();
-        reservation
-            .grow_to(base + len + STEP)
-            .map_err(|Exhausted| None)?;
-        out.reserve_exact(STEP);
-        out.resize(len + STEP, 0);
-        let n = decoder.read(&mut out[len..]).map_err(|e| {
-            Some(ApiError::BadRequest(format!(
-                "the body is not valid gzip: {e}"
-            )))
-        })?;
-        out.truncate(len + n);
-        if n == 0 {
-            break;
-        }
-    }
-    if out.len() > cap {
-        return Err(Some(if cap == limits.max_body_bytes {
-            ApiError::PayloadTooLarge(format!(
-                "the body is larger than {} bytes after decompression",
-                limits.max_body_bytes
-            ))
-        } else {
-            ApiError::PayloadTooLarge(format!(
-                "the body inflates more than {}:1; refused as a possible decompression bomb",
-                limits.max_compression_ratio
-            ))
-        }));
-    }
-    Ok(Bytes::from(out))
 }

@@ -11,6 +11,8 @@ pub mod healthz;
 pub mod ingest;
 pub mod invocation;
 pub mod metrics;
+pub mod openapi;
 pub mod params;
 pub mod process;
+pub mod readyz;
 pub mod stream;

@@ -65,8 +65,8 @@ async fn handle(State(host): State<ProcessHost>, body: Bytes) -> Response {
         })
         .collect();
     let consumer = format!("{}/{topic}", host.consumer_group);
-    let mut batch = host.batches.parse(&consumer, &messages).await;
-    match host.batches.apply_once(&mut batch, &messages).await {
+    let batch = host.batches.parse(&consumer, &messages).await;
+    match host.batches.apply_once(&batch, &messages).await {
         Ok(report) => {
             let summary = format!(
                 "{} fresh, {} redelivered, {} republished of {} events",
@@ -78,9 +78,12 @@ async fn handle(State(host): State<ProcessHost>, body: Bytes) -> Response {
             let result = json!({"fresh": report.fresh, "redelivered": report.redelivered, "republished": report.republished});
             Json(InvocationResult::new(vec![summary], result)).into_response()
         }
-        Err(e) => refuse(
-            StatusCode::SERVICE_UNAVAILABLE,
-            format!("result store unavailable; the host will retry: {e}"),
-        ),
+        Err(e) => {
+            host.batches.telemetry.stage_error("process", e.class());
+            refuse(
+                StatusCode::SERVICE_UNAVAILABLE,
+                format!("result store unavailable; the host will retry: {e}"),
+            )
+        }
     }
 }

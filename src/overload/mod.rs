@@ -14,7 +14,7 @@ use serde::Deserialize;
 use std::time::Duration;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
-#[serde(default)]
+#[serde(default, deny_unknown_fields)]
 pub struct OverloadSettings {
     /// Bytes of ingest request bodies in flight, counted after decompression; past it, 503.
     pub ingest_budget_bytes: usize,

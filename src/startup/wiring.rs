@@ -1,10 +1,11 @@
 //! Choosing adapters: which stages run decides which ports are needed; the settings decide which
 //! technology serves each. The only place adapters are constructed.
 
-use super::ANALYZE_FEED;
+use super::{Trigger, ANALYZE_FEED};
 use crate::functions::analyze::AnalyzeHost;
 use crate::functions::process::ProcessHost;
 use crate::overload::{Admission, BodyBudget};
+use crate::health::Health;
 use crate::settings::{
     CacheBackend, EventLogBackend, ReadingStoreBackend, ResultStoreBackend, Settings,
 };
@@ -16,7 +17,6 @@ use crate::triggers::kafka_process::KafkaProcessTrigger;
 use crate::triggers::leased_analyze::LeasedAnalyze;
 use crate::triggers::process::ProcessTrigger;
 use anyhow::Context;
-use futures::future::BoxFuture;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::Notify;
@@ -98,9 +98,20 @@ pub(super) async fn wire(
     stages: Stages,
     face: Face,
     shutdown: CancellationToken,
-) -> anyhow::Result<(AppState, Vec<BoxFuture<'static, ()>>)> {
+) -> anyhow::Result<(AppState, Vec<Trigger>)> {
     let backends = settings.backends;
     let telemetry = Arc::new(Telemetry::default());
+    let health = Health::new(settings.health.lag_threshold);
+    for (runs, stage) in [
+        (stages.ingest, "ingest"),
+        (stages.analyze, "analyze"),
+        (stages.process, "process"),
+        (stages.query, "query"),
+    ] {
+        if runs {
+            health.stage(stage);
+        }
+    }
     let stored = Arc::new(Notify::new());
     let published = Arc::new(Notify::new());
     let cosmos_readings = backends.reading_store == ReadingStoreBackend::Cosmos;
@@ -138,15 +149,18 @@ pub(super) async fn wire(
         }
         false => None,
     };
-    let (embedded_readings, checkpoints, embedded_log, embedded_results) = match embedded {
+    let (embedded_readings, embedded_checkpoints, embedded_log, embedded_results) = match embedded {
         Some(e) => (
             Some(Arc::new(e.readings)),
-            Some(Arc::new(e.checkpoints) as Arc<dyn CheckpointStore>),
+            Some(Arc::new(e.checkpoints)),
             Some(Arc::new(e.events)),
             Some(Arc::new(e.results)),
         ),
         None => (None, None, None, None),
     };
+    let checkpoints = embedded_checkpoints
+        .clone()
+        .map(|c| c as Arc<dyn CheckpointStore>);
 
     let readings: Option<Arc<dyn ReadingStore>> = match (&cosmos, embedded_readings) {
         (Some(db), _) => Some(Arc::new(CosmosReadingStore::new(db.clone()))),
@@ -191,7 +205,7 @@ pub(super) async fn wire(
             .await
             .context("creating Kafka topics")?;
     }
-    let mut triggers: Vec<BoxFuture<'static, ()>> = Vec::new();
+    let mut triggers: Vec<Trigger> = Vec::new();
     let mut analyze_host = None;
     let mut process_host = None;
     if stages.analyze {
@@ -217,18 +231,22 @@ pub(super) async fn wire(
                         log,
                         telemetry: telemetry.clone(),
                         feed: ANALYZE_FEED,
-                        detector: settings.detector,
+                        detector: settings.detector.clone(),
                         max_batch: settings.analyze_batch,
                         lease_expiry: Duration::from_millis(settings.cosmos.lease_expiry_ms),
                         published: published.clone(),
+                        health: health.stage("analyze"),
                     };
-                    triggers.push(Box::pin(trigger.run(shutdown.clone())));
+                    triggers.push(Trigger::new(
+                        health.stage("analyze"),
+                        trigger.run(shutdown.clone()),
+                    ));
                 }
                 None => {
                     let trigger = AnalyzeTrigger {
                         analyzer: Analyzer::new(
                             ANALYZE_FEED,
-                            settings.detector,
+                            settings.detector.clone(),
                             settings.analyze_batch,
                         ),
                         store: readings.clone().context("reading store")?,
@@ -237,15 +255,19 @@ pub(super) async fn wire(
                         telemetry: telemetry.clone(),
                         wake: stored.clone(),
                         published: published.clone(),
+                        health: health.stage("analyze"),
                     };
-                    triggers.push(Box::pin(trigger.run(shutdown.clone())));
+                    triggers.push(Trigger::new(
+                        health.stage("analyze"),
+                        trigger.run(shutdown.clone()),
+                    ));
                 }
             },
             Face::Host => {
                 analyze_host = Some(AnalyzeHost {
                     checkpoints,
                     log,
-                    detector: settings.detector,
+                    detector: settings.detector.clone(),
                     telemetry: telemetry.clone(),
                 });
             }
@@ -260,11 +282,16 @@ pub(super) async fn wire(
                     results,
                     cache: cache.clone(),
                     live: live.clone(),
+                    quarantine: embedded_checkpoints.context("embedded quarantine")?,
                     telemetry: telemetry.clone(),
                     max_batch: settings.process_batch,
                     wake: published,
+                    health: health.stage("process"),
                 };
-                triggers.push(Box::pin(trigger.run(shutdown.clone())));
+                triggers.push(Trigger::new(
+                    health.stage("process"),
+                    trigger.run(shutdown.clone()),
+                ));
             }
             (EventLogBackend::Embedded, Face::Host) => {
                 // Process's trigger is Kafka; with no Kafka configured the host's calls fail loudly.
@@ -283,8 +310,14 @@ pub(super) async fn wire(
                 match face {
                     Face::Native => {
                         let source = KafkaSource::subscribe(&settings.kafka)?;
-                        triggers.push(Box::pin(
-                            KafkaProcessTrigger { source, batches }.run(shutdown.clone()),
+                        let trigger = KafkaProcessTrigger {
+                            source,
+                            batches,
+                            health: health.stage("process"),
+                        };
+                        triggers.push(Trigger::new(
+                            health.stage("process"),
+                            trigger.run(shutdown.clone()),
                         ));
                     }
                     Face::Host => {
@@ -335,6 +368,7 @@ pub(super) async fn wire(
         analyze: analyze_host,
         process: process_host,
         telemetry,
+        health,
     };
     Ok((state, triggers))
 }

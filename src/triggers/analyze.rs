@@ -1,7 +1,10 @@
 //! The in-process change-feed trigger: runs `Analyzer::step` until the feed is drained, then waits for
-//! new readings (or a poll tick). Errors are retried after a pause; the checkpoint makes that safe.
+//! new readings (or a poll tick). Errors are retried after a pause that depends on their class
+//! (`Backoff`); the checkpoint makes that safe.
 
-use super::{IDLE_POLL, RETRY_DELAY};
+use super::backoff::Backoff;
+use super::IDLE_POLL;
+use crate::health::StageHealth;
 use crate::telemetry::Telemetry;
 use std::sync::Arc;
 use tokio::sync::Notify;
@@ -19,10 +22,12 @@ pub struct AnalyzeTrigger {
     pub wake: Arc<Notify>,
     /// Signalled after events are published.
     pub published: Arc<Notify>,
+    pub health: StageHealth,
 }
 
 impl AnalyzeTrigger {
     pub async fn run(mut self, shutdown: CancellationToken) {
+        let mut backoff = Backoff::new("analyze", self.telemetry.clone());
         while !shutdown.is_cancelled() {
             let pause = match self
                 .analyzer
@@ -34,9 +39,14 @@ impl AnalyzeTrigger {
                 .await
             {
                 Ok(report) => {
+                    backoff.succeeded();
                     self.telemetry.analyzed(&report);
-                    if let Some(remaining) = report.remaining {
-                        self.telemetry.lag("change_feed", remaining);
+                    match report.remaining {
+                        Some(remaining) => {
+                            self.telemetry.lag("change_feed", remaining);
+                            self.health.lagging(remaining);
+                        }
+                        None => self.health.running(),
                     }
                     if report.scored > 0 {
                         self.published.notify_one();
@@ -45,9 +55,8 @@ impl AnalyzeTrigger {
                     IDLE_POLL
                 }
                 Err(e) => {
-                    self.telemetry.stage_error("analyze");
-                    tracing::warn!(error = %e, "analyze step failed; retrying from the last checkpoint");
-                    RETRY_DELAY
+                    self.health.waiting(e.to_string());
+                    backoff.failed(&e)
                 }
             };
             if !super::wait(&shutdown, &self.wake, pause).await {

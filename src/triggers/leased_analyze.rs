@@ -4,7 +4,9 @@
 //! with every commit, conditional on the lease being unchanged. A worker whose lease another instance
 //! took stops at its next write; on shutdown, workers release their leases so others go on at once.
 
-use super::{IDLE_POLL, RETRY_DELAY};
+use super::backoff::Backoff;
+use super::IDLE_POLL;
+use crate::health::StageHealth;
 use crate::telemetry::Telemetry;
 use async_trait::async_trait;
 use std::collections::{BTreeMap, HashMap};
@@ -17,7 +19,7 @@ use tokio_util::sync::CancellationToken;
 use tributary_core::analyze::balance::leases_to_take;
 use tributary_core::analyze::{Analyzer, DetectorConfig, DeviceState};
 use tributary_core::ports::{
-    CheckpointStore, Continuation, EventLog, FeedLeases, Lease, ReadingStore,
+    CheckpointStore, Continuation, EventLog, FeedLeases, Lease, Progress, ReadingStore, SetAside,
 };
 use tributary_core::{DeviceId, PortError, Timestamp};
 
@@ -37,6 +39,7 @@ pub struct LeasedAnalyze {
     pub lease_expiry: Duration,
     /// Signalled after events are published.
     pub published: Arc<Notify>,
+    pub health: StageHealth,
 }
 
 type Workers = HashMap<String, (CancellationToken, JoinHandle<()>)>;
@@ -49,11 +52,17 @@ impl LeasedAnalyze {
         let every = (this.lease_expiry / 5).max(Duration::from_millis(100));
         loop {
             workers.retain(|_, (_, handle)| !handle.is_finished());
-            if let Err(e) = this.balance(&mut workers, &lag).await {
-                tracing::warn!(error = %e, "reading the change-feed leases failed; retrying");
-            }
+            let balanced = this.balance(&mut workers, &lag).await;
             let total = lag.lock().map(|l| l.values().sum()).unwrap_or(0);
             this.telemetry.lag("change_feed", total);
+            match balanced {
+                Ok(()) => this.health.lagging(total),
+                Err(e) => {
+                    tracing::warn!(error = %e, "reading the change-feed leases failed; retrying");
+                    this.health
+                        .waiting(format!("reading the change-feed leases: {e}"));
+                }
+            }
             tokio::select! {
                 _ = shutdown.cancelled() => break,
                 _ = tokio::time::sleep(every) => {}
@@ -133,14 +142,16 @@ impl LeasedAnalyze {
             expiry_ms: self.expiry_ms(),
             lost: AtomicBool::new(false),
         };
-        let mut analyzer = Analyzer::new(self.feed, self.detector, self.max_batch);
+        let mut analyzer = Analyzer::new(self.feed, self.detector.clone(), self.max_batch);
         let renew_every = self.lease_expiry / 3;
+        let mut backoff = Backoff::new("analyze", self.telemetry.clone());
         while !stop.is_cancelled() {
             let pause = match analyzer
                 .step(self.store.as_ref(), &checkpoints, self.log.as_ref())
                 .await
             {
                 Ok(report) => {
+                    backoff.succeeded();
                     self.telemetry.analyzed(&report);
                     if let (Some(remaining), Ok(mut lag)) = (report.remaining, lag.lock()) {
                         lag.insert(range.clone(), remaining);
@@ -153,11 +164,7 @@ impl LeasedAnalyze {
                     }
                 }
                 Err(_) if checkpoints.lost() => break,
-                Err(e) => {
-                    self.telemetry.stage_error("analyze");
-                    tracing::warn!(error = %e, range = %range, "analyze step failed; retrying from the lease's continuation");
-                    RETRY_DELAY
-                }
+                Err(e) => backoff.failed(&e),
             };
             if checkpoints.since_written() >= renew_every {
                 if let Err(e) = checkpoints.write(|_| {}).await {
@@ -189,8 +196,10 @@ impl LeasedAnalyze {
     }
 }
 
-/// Analyze's checkpoints for one leased range: detector state in the shared checkpoint store, the
-/// continuation in the lease (written after the state, so a lost lease replays, never skips).
+/// Analyze's checkpoints for one leased range. The continuation commits in the shared checkpoint
+/// store under the range's own key, in the same transaction as the detector state, so a crash
+/// between the two cannot fold a page into the state twice; the lease is written after it (so a lost
+/// lease replays, never skips) and only serves as the start for a range the store has never seen.
 struct RangeCheckpoints {
     lease: Mutex<Lease>,
     written: Mutex<Instant>,
@@ -234,7 +243,7 @@ impl RangeCheckpoints {
             }
             None => {
                 self.lost.store(true, Ordering::Relaxed);
-                Err(PortError::failed(
+                Err(PortError::broken(
                     "lease",
                     format!(
                         "the lease on {} was taken by another instance",
@@ -246,10 +255,20 @@ impl RangeCheckpoints {
     }
 }
 
+impl RangeCheckpoints {
+    /// The key this range's continuation is committed under in the checkpoint store.
+    fn progress_key(&self, feed: &str) -> String {
+        format!("{feed}@{}", self.current().range)
+    }
+}
+
 #[async_trait]
 impl CheckpointStore for RangeCheckpoints {
-    async fn continuation(&self, _feed: &str) -> Result<Option<Continuation>, PortError> {
-        Ok(Some(self.current().continuation))
+    async fn continuation(&self, feed: &str) -> Result<Option<Continuation>, PortError> {
+        match self.inner.continuation(&self.progress_key(feed)).await? {
+            Some(committed) => Ok(Some(committed)),
+            None => Ok(Some(self.current().continuation)),
+        }
     }
 
     async fn detector_states(
@@ -263,12 +282,21 @@ impl CheckpointStore for RangeCheckpoints {
     async fn commit(
         &self,
         feed: &str,
-        continuation: Option<&Continuation>,
+        progress: Option<Progress<'_>>,
         states: &[(DeviceId, DeviceState)],
+        set_aside: &[SetAside],
     ) -> Result<(), PortError> {
-        self.inner.commit(feed, None, states).await?;
-        match continuation {
-            Some(c) => self.write(|l| l.continuation = c.clone()).await,
+        let key = self.progress_key(feed);
+        let ranged = progress.map(|p| Progress {
+            key: &key,
+            continuation: p.continuation,
+        });
+        self.inner.commit(feed, ranged, states, set_aside).await?;
+        match progress {
+            Some(p) => {
+                self.write(|l| l.continuation = p.continuation.clone())
+                    .await
+            }
             None => Ok(()),
         }
     }

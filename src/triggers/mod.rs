@@ -3,6 +3,7 @@
 //! stage functions as the Functions-host and native triggers.
 
 pub mod analyze;
+pub mod backoff;
 pub mod kafka_batch;
 pub mod kafka_process;
 pub mod leased_analyze;

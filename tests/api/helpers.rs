@@ -47,8 +47,22 @@ pub async fn spawn_app() -> TestApp {
 
 /// Starts the dev face on an existing data directory (to test restarts).
 pub async fn spawn_app_on(dir: &Path) -> TestApp {
+    spawn_app_with(dir, settings(dir)).await
+}
+
+/// Starts the dev face with these settings on a fresh data directory.
+pub async fn spawn_app_configured(change: impl FnOnce(&mut Settings)) -> TestApp {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let mut s = settings(dir.path());
+    change(&mut s);
+    let mut app = spawn_app_with(dir.path(), s).await;
+    app._dir = Some(dir);
+    app
+}
+
+async fn spawn_app_with(_dir: &Path, settings: Settings) -> TestApp {
     let shutdown = CancellationToken::new();
-    let app = Application::build_dev(&settings(dir), shutdown.clone())
+    let app = Application::build_dev(&settings, shutdown.clone())
         .await
         .expect("app builds");
     let base = format!("http://127.0.0.1:{}", app.port());

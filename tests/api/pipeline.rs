@@ -1,7 +1,7 @@
 //! The whole dev pipeline over the network: POSTed readings flow through analyze and process into
 //! series, latest, devices, anomalies and the live stream; a restart keeps everything exactly once.
 
-use crate::helpers::{eventually, reading, spawn_app, spawn_app_on, TestApp};
+use crate::helpers::{eventually, reading, spawn_app, spawn_app_configured, spawn_app_on, TestApp};
 use axum::http::StatusCode;
 use futures::StreamExt;
 use serde_json::{json, Value};
@@ -162,7 +162,8 @@ async fn series_parameters_are_checked() {
 
 #[tokio::test]
 async fn an_injected_spike_is_flagged_and_listed_in_anomalies() {
-    let app = spawn_app().await;
+    // No daily season, so the metric is judged after its 50-reading probation, not after a day.
+    let app = spawn_app_configured(|s| s.detector.season_secs = 0).await;
     let start = Timestamp::now().millis() - 10 * MINUTE;
     let mut batch: Vec<Value> = (0..60)
         .map(|i| {
@@ -193,7 +194,11 @@ async fn an_injected_spike_is_flagged_and_listed_in_anomalies() {
     assert_eq!(anomalies[0]["deviceId"], "boiler-7");
     assert_eq!(anomalies[0]["metric"], "temperature");
     assert_eq!(anomalies[0]["value"], 200.0);
-    assert!(anomalies[0]["score"].as_f64().is_some_and(|s| s >= 5.0));
+    assert_eq!(anomalies[0]["score"], 1.0);
+    assert_eq!(anomalies[0]["kind"], "out_of_range");
+    let expected = anomalies[0]["expected"].as_f64().expect("expected value");
+    assert!((69.9..70.5).contains(&expected), "{anomalies:?}");
+    assert!(anomalies[0]["upper"].as_f64().is_some_and(|u| u < 200.0));
     let (_, latest) = app.get("/api/devices/boiler-7/latest").await;
     assert_eq!(latest["metrics"]["temperature"]["anomaly"], true);
 }

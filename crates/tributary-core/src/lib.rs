@@ -10,5 +10,7 @@ pub mod ports;
 pub mod process;
 pub mod query;
 
-pub use domain::{DeviceId, MetricName, Reading, ReadingId, ScoredReading, ScoredValue, Timestamp};
-pub use error::PortError;
+pub use domain::{
+    AnomalyKind, DeviceId, MetricName, Reading, ReadingId, ScoredReading, ScoredValue, Timestamp,
+};
+pub use error::{ErrorClass, PortError};

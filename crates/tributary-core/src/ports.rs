@@ -29,6 +29,9 @@ impl Continuation {
 #[derive(Debug, Clone)]
 pub struct ChangePage {
     pub readings: Vec<Reading>,
+    /// Records in this page that are not readings this version can read: analyze sets them aside
+    /// (with the continuation that moves past them) instead of stalling the feed for everyone.
+    pub unreadable: Vec<SetAside>,
     /// Where the next page starts; equal to the request's when nothing was new.
     pub continuation: Continuation,
     /// Readings written after this page (the change-feed lag), if the store can tell.
@@ -46,11 +49,35 @@ pub trait ReadingStore: Send + Sync {
     async fn changes(&self, from: &Continuation, max: usize) -> Result<ChangePage, PortError>;
 }
 
-/// Analyze's durable progress: the change-feed continuation and the detector state of each device,
-/// committed together so that a replay after a crash scores exactly as the first run did.
+/// A record a stage could not read or apply, kept verbatim with why, so that the stage moves on for
+/// everyone else and an operator can list it and replay it after a fix (`tributary dead-letters`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SetAside {
+    /// Where it came from (`change_feed`, `event_log`).
+    pub source: String,
+    /// Its identity or position there; setting the same record aside twice keeps one copy.
+    pub key: String,
+    /// The record as stored.
+    pub record: String,
+    pub reason: String,
+    pub set_aside_at: Timestamp,
+}
+
+/// How far a feed's reader has got, kept under `key` (the feed, or one leased range of it).
+#[derive(Debug, Clone, Copy)]
+pub struct Progress<'a> {
+    pub key: &'a str,
+    pub continuation: &'a Continuation,
+}
+
+/// Analyze's durable progress: the change-feed continuation, the detector state of each device and
+/// the records set aside, committed together so that a replay after a crash scores exactly as the
+/// first run did and never sets a record aside without moving past it (or the reverse).
 #[async_trait]
 pub trait CheckpointStore: Send + Sync {
-    async fn continuation(&self, feed: &str) -> Result<Option<Continuation>, PortError>;
+    /// The continuation committed under `key`.
+    async fn continuation(&self, key: &str) -> Result<Option<Continuation>, PortError>;
 
     /// Saved detector state for the devices asked for (absent ones are new devices).
     async fn detector_states(
@@ -59,13 +86,26 @@ pub trait CheckpointStore: Send + Sync {
         devices: &[DeviceId],
     ) -> Result<Vec<(DeviceId, crate::analyze::DeviceState)>, PortError>;
 
-    /// Saves the states and, when the caller tracks the feed itself, the continuation, atomically.
+    /// Saves the states, the records set aside and, when the caller tracks the feed itself, its
+    /// progress, atomically.
     async fn commit(
         &self,
         feed: &str,
-        continuation: Option<&Continuation>,
+        progress: Option<Progress<'_>>,
         states: &[(DeviceId, crate::analyze::DeviceState)],
+        set_aside: &[SetAside],
     ) -> Result<(), PortError>;
+}
+
+/// The records set aside, for operators: listed oldest first, and forgotten once replayed.
+#[async_trait]
+pub trait Quarantine: Send + Sync {
+    /// Keeps these (one copy per source and key). Durable when it returns.
+    async fn set_aside(&self, records: &[SetAside]) -> Result<(), PortError>;
+    /// Up to `limit` records, oldest first.
+    async fn list(&self, limit: usize) -> Result<Vec<SetAside>, PortError>;
+    /// Forgets these records (after a successful replay).
+    async fn release(&self, records: &[SetAside]) -> Result<(), PortError>;
 }
 
 /// The stream of scored readings between analyze and process (Kafka in production), keyed by device.
@@ -85,6 +125,15 @@ pub struct Anomaly {
     pub value: f64,
     pub score: f64,
     pub reading_id: ReadingId,
+    /// What the detector judged (absent on anomalies stored before detector v2).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub kind: Option<crate::AnomalyKind>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expected: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lower: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub upper: Option<f64>,
 }
 
 /// What applying one consumed batch did.

@@ -33,12 +33,12 @@ impl CosmosDb {
         credential: Option<Arc<dyn TokenCredential>>,
     ) -> Result<Self, PortError> {
         let endpoint: AccountEndpoint = settings.endpoint.parse().map_err(|e| {
-            PortError::failed(BACKEND, format!("endpoint {:?}: {e}", settings.endpoint))
+            PortError::broken(BACKEND, format!("endpoint {:?}: {e}", settings.endpoint))
         })?;
         let account = match settings.auth {
             CosmosAuth::Key => {
                 let key = settings.key.as_ref().ok_or_else(|| {
-                    PortError::failed(BACKEND, "cosmos.auth is \"key\" but cosmos.key is not set")
+                    PortError::broken(BACKEND, "cosmos.auth is \"key\" but cosmos.key is not set")
                 })?;
                 AccountReference::with_authentication_key(
                     endpoint,
@@ -47,7 +47,7 @@ impl CosmosDb {
             }
             CosmosAuth::Entra => {
                 let credential = credential.ok_or_else(|| {
-                    PortError::failed(BACKEND, "cosmos.auth is \"entra\" but no credential")
+                    PortError::broken(BACKEND, "cosmos.auth is \"entra\" but no credential")
                 })?;
                 AccountReference::with_credential(endpoint, credential)
             }

@@ -4,7 +4,9 @@
 
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
+use tributary_core::analyze::SET_ASIDE_SOURCE;
 use tributary_core::domain::Tags;
+use tributary_core::ports::SetAside;
 use tributary_core::{DeviceId, MetricName, Reading, ReadingId, Timestamp};
 
 /// The document id for a reading identity.
@@ -49,6 +51,45 @@ pub fn reading_from_document(document: serde_json::Value) -> Result<Reading, Str
     serde_json::from_value::<ReadingDocument>(document)
         .map_err(|e| e.to_string())?
         .into_reading()
+}
+
+/// Decodes one change-feed document, noting its `_lsn`; a document that is not a reading this version
+/// can read comes back as a record to set aside, with why.
+pub(crate) fn reading_from_raw(raw: &str, last_lsn: &mut Option<u64>) -> Result<Reading, SetAside> {
+    serde_json::from_str::<ReadingDocument>(raw)
+        .map_err(|e| e.to_string())
+        .and_then(|doc| {
+            *last_lsn = doc.lsn.or(*last_lsn);
+            doc.into_reading()
+        })
+        .map_err(|reason| unreadable_document(raw.to_owned(), &reason))
+}
+
+/// A readings-container document that is not a readable reading, as a record to set aside. Its key
+/// is the document's partition key and id where it has them (so a redelivery keeps one copy).
+pub fn unreadable_document(record: String, reason: &str) -> SetAside {
+    let fields: serde_json::Value = serde_json::from_str(&record).unwrap_or_default();
+    let field = |name: &str| match &fields[name] {
+        serde_json::Value::String(s) => s.clone(),
+        serde_json::Value::Null => "?".into(),
+        other => other.to_string(),
+    };
+    let key = match (field("deviceId"), field("id")) {
+        (device, id) if device != "?" || id != "?" => format!("{device}/{id}"),
+        _ => format!("sha256:{}", hex_sha256(&record)),
+    };
+    SetAside {
+        source: SET_ASIDE_SOURCE.into(),
+        key,
+        record,
+        reason: format!("document is not a readable reading: {reason}"),
+        set_aside_at: Timestamp::now(),
+    }
+}
+
+fn hex_sha256(text: &str) -> String {
+    use sha2::Digest;
+    hex::encode(sha2::Sha256::digest(text.as_bytes()))
 }
 
 /// A reading as stored in the readings container: `Reading`'s fields, but `id` a plain string, since

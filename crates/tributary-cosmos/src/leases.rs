@@ -127,7 +127,7 @@ impl FeedLeases for CosmosFeedLeases {
 
     async fn replace(&self, current: &Lease, next: Lease) -> Result<Option<Lease>, PortError> {
         let range: FeedRange = current.range.parse().map_err(|e| {
-            PortError::failed(crate::BACKEND, format!("lease with a bad feed range: {e}"))
+            PortError::broken(crate::BACKEND, format!("lease with a bad feed range: {e}"))
         })?;
         let doc = LeaseDocument {
             id: self.lease_id(&range),

@@ -8,7 +8,7 @@ mod leases;
 mod store;
 
 pub use connect::CosmosDb;
-pub use document::{cosmos_id, reading_from_document, reading_id_from_cosmos};
+pub use document::{cosmos_id, reading_from_document, reading_id_from_cosmos, unreadable_document};
 pub use leases::CosmosFeedLeases;
 pub use store::CosmosReadingStore;
 
@@ -36,7 +36,7 @@ pub enum CosmosAuth {
 
 /// Where the readings and leases live, and how hard to try before giving up on a request.
 #[derive(Debug, Clone, Deserialize)]
-#[serde(default)]
+#[serde(default, deny_unknown_fields)]
 pub struct CosmosSettings {
     /// The account endpoint, `https://<account>.documents.azure.com:443/`. Plain `http` is accepted
     /// for localhost only (emulators and the test server).
@@ -91,7 +91,9 @@ impl Default for CosmosSettings {
     }
 }
 
-/// Throttling (429), timeouts and unavailability are worth retrying later; anything else is not.
+/// Throttling (429), timeouts and unavailability are worth retrying soon; a request refused for its
+/// content (400 bad request, 413 too large) is the record's fault; anything else (401/403 refused
+/// credentials, 404 missing database or container) means the account or its configuration is broken.
 pub(crate) fn error(context: &str, e: CosmosError) -> PortError {
     let status = e.status();
     let message = format!("{context}: {e}");
@@ -103,7 +105,9 @@ pub(crate) fn error(context: &str, e: CosmosError) -> PortError {
         || !e.is_from_wire()
     {
         PortError::unavailable(BACKEND, message)
+    } else if status.is_bad_request() || u16::from(status.status_code()) == 413 {
+        PortError::rejected(BACKEND, message)
     } else {
-        PortError::failed(BACKEND, message)
+        PortError::broken(BACKEND, message)
     }
 }

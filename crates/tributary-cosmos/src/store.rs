@@ -141,7 +141,7 @@ impl ReadingStore for CosmosReadingStore {
         let scoped: Option<FeedRange> = match range {
             "" => None,
             range => Some(range.parse().map_err(|e| {
-                PortError::failed(BACKEND, format!("continuation with a bad feed range: {e}"))
+                PortError::broken(BACKEND, format!("continuation with a bad feed range: {e}"))
             })?),
         };
         let scope = match &scoped {
@@ -198,31 +198,30 @@ impl ReadingStore for CosmosReadingStore {
             .session_token()
             .and_then(|t| session_lsn(t.as_str()));
         let mut readings = Vec::with_capacity(page.items().len());
+        let mut unreadable = Vec::new();
         let mut last_lsn = None;
         for item in page.items() {
             let Some(raw) = item.current() else { continue };
-            match serde_json::from_str::<ReadingDocument>(raw.get())
-                .map_err(|e| e.to_string())
-                .and_then(|doc| {
-                    last_lsn = doc.lsn.or(last_lsn);
-                    doc.into_reading()
-                }) {
+            match crate::document::reading_from_raw(raw.get(), &mut last_lsn) {
                 Ok(reading) => readings.push(reading),
-                // Not a reading ingest wrote (someone else's document): skipping it loses nothing of ours.
-                Err(e) => {
-                    tracing::error!(error = %e, "skipping a document in the readings change feed that is not a reading")
-                }
+                // Never stall the feed on one document: analyze sets it aside with the reason.
+                Err(unreadable_document) => unreadable.push(unreadable_document),
             }
         }
         // The estimate Cosmos DB's own change-feed estimator makes: the partition's latest LSN (from the
         // session token) less the LSN of the last document read.
-        let remaining = match (readings.is_empty(), partition_lsn, last_lsn) {
+        let remaining = match (
+            readings.is_empty() && unreadable.is_empty(),
+            partition_lsn,
+            last_lsn,
+        ) {
             (true, _, _) => Some(0),
             (false, Some(now), Some(done)) => Some(now.saturating_sub(done)),
             _ => None,
         };
         Ok(ChangePage {
             readings,
+            unreadable,
             continuation: Continuation(format!("{range}{SEPARATOR}{}", continuation.as_str())),
             remaining,
         })

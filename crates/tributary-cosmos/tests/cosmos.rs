@@ -159,7 +159,7 @@ async fn a_wrong_key_is_rejected() {
             .expect_err("a wrong key must not write"),
     };
     assert!(
-        matches!(err, PortError::Failed { .. }),
+        matches!(err, PortError::Broken { .. }),
         "not retryable: {err}"
     );
     assert!(

@@ -36,7 +36,7 @@ impl Db {
             .await
             .map_err(error)?;
         migrator.run(&write).await.map_err(|e| {
-            PortError::failed(BACKEND, format!("migrating {}: {e}", path.display()))
+            PortError::broken(BACKEND, format!("migrating {}: {e}", path.display()))
         })?;
         let read = SqlitePoolOptions::new()
             .max_connections(4)
@@ -47,22 +47,30 @@ impl Db {
     }
 }
 
-/// Maps a SQLite error onto the port error; busy, locked and I/O errors are worth retrying.
+/// Maps a SQLite error onto the port error by result code (sqlite.org/rescode.html): busy and locked
+/// are transient; too big (18), constraint (19) and mismatch (20) are the record's fault; the rest —
+/// I/O errors, a full disk (13), a read-only or corrupt file, a missing table — mean the store is
+/// broken, so the caller waits and alerts instead of setting good data aside.
 pub(crate) fn error(e: sqlx::Error) -> PortError {
     match &e {
-        sqlx::Error::Io(_) | sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed => {
-            PortError::unavailable(BACKEND, e)
+        sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed => PortError::unavailable(BACKEND, e),
+        sqlx::Error::Database(db) => {
+            // The primary result code is the low byte of the extended one.
+            let primary = db
+                .code()
+                .and_then(|c| c.parse::<i32>().ok())
+                .map(|c| c & 0xff);
+            match primary {
+                Some(5 | 6) => PortError::unavailable(BACKEND, e),
+                Some(18..=20) => PortError::rejected(BACKEND, e),
+                _ => PortError::broken(BACKEND, e),
+            }
         }
-        sqlx::Error::Database(db)
-            if matches!(db.code().as_deref(), Some("5" | "6" | "261" | "517" | "10")) =>
-        {
-            PortError::unavailable(BACKEND, e)
-        }
-        _ => PortError::failed(BACKEND, e),
+        _ => PortError::broken(BACKEND, e),
     }
 }
 
 /// Maps a (de)serialisation failure of stored JSON: the data is not what this version wrote.
 pub(crate) fn corrupt(what: &str, e: serde_json::Error) -> PortError {
-    PortError::failed(BACKEND, format!("stored {what} is unreadable: {e}"))
+    PortError::broken(BACKEND, format!("stored {what} is unreadable: {e}"))
 }

@@ -16,7 +16,14 @@ pub struct SqliteEventLog {
 }
 
 /// A message as read from the log: its position and payload, parsed or not.
-pub type LogMessage = (LogPosition, Result<ScoredReading, String>);
+pub type LogMessage = (LogPosition, Result<ScoredReading, Unreadable>);
+
+/// A message that is not a scored reading: the payload as stored, and why.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Unreadable {
+    pub record: String,
+    pub reason: String,
+}
 
 impl SqliteEventLog {
     pub(crate) fn new(db: Db) -> Self {
@@ -40,7 +47,11 @@ impl SqliteEventLog {
                     offset: row.get(0),
                 };
                 let payload: &str = row.get(1);
-                (at, serde_json::from_str(payload).map_err(|e| e.to_string()))
+                let parsed = serde_json::from_str(payload).map_err(|e| Unreadable {
+                    record: payload.to_owned(),
+                    reason: format!("not a scored reading: {e}"),
+                });
+                (at, parsed)
             })
             .collect())
     }

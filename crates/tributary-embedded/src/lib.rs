@@ -6,8 +6,9 @@ mod event_log;
 mod live;
 mod readings;
 mod results;
+mod set_aside;
 
-pub use event_log::{LogMessage, SqliteEventLog, PARTITION};
+pub use event_log::{LogMessage, SqliteEventLog, Unreadable, PARTITION};
 pub use live::{BroadcastLiveFeed, MemoryLatestCache};
 pub use readings::{SqliteCheckpointStore, SqliteReadingStore};
 pub use results::SqliteResultStore;
@@ -27,7 +28,7 @@ impl EmbeddedStorage {
     /// Creates the directory and databases if needed and brings their schemas up to date.
     pub async fn open(dir: &Path) -> Result<Self, PortError> {
         std::fs::create_dir_all(dir).map_err(|e| {
-            PortError::failed(
+            PortError::broken(
                 "embedded storage",
                 format!("cannot create {}: {e}", dir.display()),
             )

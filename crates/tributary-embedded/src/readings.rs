@@ -6,8 +6,11 @@ use async_trait::async_trait;
 use sqlx::{QueryBuilder, Row, Sqlite};
 use std::collections::HashSet;
 use tributary_core::analyze::DeviceState;
-use tributary_core::ports::{ChangePage, CheckpointStore, Continuation, Inserted, ReadingStore};
-use tributary_core::{DeviceId, PortError, Reading};
+use tributary_core::analyze::SET_ASIDE_SOURCE;
+use tributary_core::ports::{
+    ChangePage, CheckpointStore, Continuation, Inserted, Progress, ReadingStore, SetAside,
+};
+use tributary_core::{DeviceId, PortError, Reading, Timestamp};
 
 pub struct SqliteReadingStore {
     db: Db,
@@ -24,7 +27,7 @@ fn lsn_of(c: &Continuation) -> Result<i64, PortError> {
         return Ok(0);
     }
     c.0.parse()
-        .map_err(|_| PortError::failed(crate::db::BACKEND, format!("bad continuation {:?}", c.0)))
+        .map_err(|_| PortError::broken(crate::db::BACKEND, format!("bad continuation {:?}", c.0)))
 }
 
 #[async_trait]
@@ -80,22 +83,33 @@ impl ReadingStore for SqliteReadingStore {
             .map_err(error)?;
         let mut last = after;
         let mut readings = Vec::with_capacity(rows.len());
+        let mut unreadable = Vec::new();
         for row in rows {
             last = row.get::<i64, _>(0);
             let body: &str = row.get(1);
-            readings.push(serde_json::from_str(body).map_err(|e| corrupt("reading", e))?);
+            match serde_json::from_str(body) {
+                Ok(reading) => readings.push(reading),
+                Err(e) => unreadable.push(SetAside {
+                    source: SET_ASIDE_SOURCE.into(),
+                    key: format!("lsn:{last}"),
+                    record: body.to_owned(),
+                    reason: format!("stored reading is unreadable: {e}"),
+                    set_aside_at: Timestamp::now(),
+                }),
+            }
         }
         let head: Option<i64> = sqlx::query_scalar("SELECT MAX(lsn) FROM readings")
             .fetch_one(&self.db.read)
             .await
             .map_err(error)?;
-        let continuation = if readings.is_empty() {
+        let continuation = if readings.is_empty() && unreadable.is_empty() {
             from.clone()
         } else {
             Continuation(last.to_string())
         };
         Ok(ChangePage {
             readings,
+            unreadable,
             continuation,
             remaining: Some(head.unwrap_or(0).saturating_sub(last).max(0) as u64),
         })
@@ -103,7 +117,7 @@ impl ReadingStore for SqliteReadingStore {
 }
 
 pub struct SqliteCheckpointStore {
-    db: Db,
+    pub(crate) db: Db,
 }
 
 impl SqliteCheckpointStore {
@@ -114,10 +128,10 @@ impl SqliteCheckpointStore {
 
 #[async_trait]
 impl CheckpointStore for SqliteCheckpointStore {
-    async fn continuation(&self, feed: &str) -> Result<Option<Continuation>, PortError> {
+    async fn continuation(&self, key: &str) -> Result<Option<Continuation>, PortError> {
         let found: Option<String> =
             sqlx::query_scalar("SELECT continuation FROM checkpoints WHERE feed = ?")
-                .bind(feed)
+                .bind(key)
                 .fetch_optional(&self.db.read)
                 .await
                 .map_err(error)?;
@@ -147,7 +161,7 @@ impl CheckpointStore for SqliteCheckpointStore {
                 .map_err(error)?
             {
                 let device = DeviceId::parse(row.get(0))
-                    .map_err(|e| PortError::failed(crate::db::BACKEND, e))?;
+                    .map_err(|e| PortError::broken(crate::db::BACKEND, e))?;
                 let state =
                     serde_json::from_str(row.get(1)).map_err(|e| corrupt("detector state", e))?;
                 out.push((device, state));
@@ -160,8 +174,9 @@ impl CheckpointStore for SqliteCheckpointStore {
     async fn commit(
         &self,
         feed: &str,
-        continuation: Option<&Continuation>,
+        progress: Option<Progress<'_>>,
         states: &[(DeviceId, DeviceState)],
+        set_aside: &[SetAside],
     ) -> Result<(), PortError> {
         let encoded = states
             .iter()
@@ -181,17 +196,18 @@ impl CheckpointStore for SqliteCheckpointStore {
             upsert.push(" ON CONFLICT (feed, device_id) DO UPDATE SET state = excluded.state");
             upsert.build().execute(&mut *tx).await.map_err(error)?;
         }
-        if let Some(continuation) = continuation {
+        if let Some(progress) = progress {
             sqlx::query(
                 "INSERT INTO checkpoints (feed, continuation) VALUES (?, ?) \
                  ON CONFLICT (feed) DO UPDATE SET continuation = excluded.continuation",
             )
-            .bind(feed)
-            .bind(&continuation.0)
+            .bind(progress.key)
+            .bind(&progress.continuation.0)
             .execute(&mut *tx)
             .await
             .map_err(error)?;
         }
+        crate::set_aside::insert(&mut tx, set_aside).await?;
         tx.commit().await.map_err(error)
     }
 }

@@ -12,6 +12,7 @@ use tributary_core::process::{
     aggregate, anomalies_in, latest_by_device, split_claimed, ConsumedBatch, DeviceLatest,
     WindowAggregate, WindowKey,
 };
+use tributary_core::AnomalyKind;
 use tributary_core::{DeviceId, MetricName, PortError, ReadingId, ScoredReading, Timestamp};
 
 pub struct SqliteResultStore {
@@ -138,7 +139,7 @@ fn window_from_row(row: &sqlx::sqlite::SqliteRow, at: usize) -> WindowAggregate 
 async fn insert_anomalies(tx: &mut Tx<'_>, anomalies: &[Anomaly]) -> Result<(), PortError> {
     for chunk in anomalies.chunks(CHUNK) {
         let mut insert = QueryBuilder::<Sqlite>::new(
-            "INSERT INTO anomalies (device_id, reading_id, metric, ts, value, score) ",
+            "INSERT INTO anomalies (device_id, reading_id, metric, ts, value, score, kind, expected, lower, upper) ",
         );
         insert.push_values(chunk, |mut row, a| {
             row.push_bind(a.device_id.as_str())
@@ -146,7 +147,11 @@ async fn insert_anomalies(tx: &mut Tx<'_>, anomalies: &[Anomaly]) -> Result<(), 
                 .push_bind(a.metric.as_str())
                 .push_bind(a.ts.millis())
                 .push_bind(a.value)
-                .push_bind(a.score);
+                .push_bind(a.score)
+                .push_bind(a.kind.map(AnomalyKind::as_str))
+                .push_bind(a.expected)
+                .push_bind(a.lower)
+                .push_bind(a.upper);
         });
         insert.push(" ON CONFLICT DO NOTHING");
         insert.build().execute(&mut **tx).await.map_err(error)?;
@@ -292,7 +297,8 @@ impl ResultStore for SqliteResultStore {
 
     async fn anomalies(&self, since: Timestamp, limit: usize) -> Result<Vec<Anomaly>, PortError> {
         let rows = sqlx::query(
-            "SELECT device_id, metric, ts, value, score, reading_id FROM anomalies \
+            "SELECT device_id, metric, ts, value, score, reading_id, kind, expected, lower, upper \
+             FROM anomalies \
              WHERE ts >= ? ORDER BY ts DESC, device_id, metric LIMIT ?",
         )
         .bind(since.millis())
@@ -302,7 +308,7 @@ impl ResultStore for SqliteResultStore {
         .map_err(error)?;
         rows.iter()
             .map(|row| {
-                let bad = |e: String| PortError::failed(crate::db::BACKEND, e);
+                let bad = |e: String| PortError::broken(crate::db::BACKEND, e);
                 Ok(Anomaly {
                     device_id: DeviceId::parse(row.get(0)).map_err(bad)?,
                     metric: MetricName::parse(row.get(1)).map_err(bad)?,
@@ -310,6 +316,10 @@ impl ResultStore for SqliteResultStore {
                     value: row.get(3),
                     score: row.get(4),
                     reading_id: ReadingId::parse(row.get(5)).map_err(bad)?,
+                    kind: row.get::<Option<&str>, _>(6).and_then(AnomalyKind::parse),
+                    expected: row.get(7),
+                    lower: row.get(8),
+                    upper: row.get(9),
                 })
             })
             .collect()

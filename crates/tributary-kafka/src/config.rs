@@ -7,7 +7,7 @@ use serde::Deserialize;
 use std::collections::BTreeMap;
 
 #[derive(Debug, Clone, Deserialize)]
-#[serde(default)]
+#[serde(default, deny_unknown_fields)]
 pub struct KafkaSettings {
     /// `host:port[,host:port…]`; for Event Hubs `<namespace>.servicebus.windows.net:9093`.
     pub brokers: String,
@@ -87,6 +87,12 @@ impl KafkaSettings {
             config.set(key, value);
         }
         merge(config, self.base())
+    }
+
+    /// A property of the producer as it will be configured (defaults, then `options`), e.g.
+    /// `compression.type`: what a deployment check compares with the broker's limits.
+    pub fn producer_property(&self, key: &str) -> Option<String> {
+        self.producer().get(key).map(str::to_owned)
     }
 
     pub(crate) fn admin(&self) -> ClientConfig {

@@ -107,7 +107,7 @@ impl KafkaSource {
             Ok(lag)
         })
         .await
-        .map_err(|e| PortError::failed(crate::BACKEND, e))?
+        .map_err(|e| PortError::broken(crate::BACKEND, e))?
     }
 }
 

@@ -37,7 +37,7 @@ impl EventLog for KafkaEventLog {
             .iter()
             .map(serde_json::to_vec)
             .collect::<Result<Vec<_>, _>>()
-            .map_err(|e| PortError::failed(crate::BACKEND, e))?;
+            .map_err(|e| PortError::broken(crate::BACKEND, e))?;
         let sends = events.iter().zip(&payloads).map(|(event, payload)| {
             let headers = OwnedHeaders::new().insert(Header {
                 key: SCHEMA_HEADER,

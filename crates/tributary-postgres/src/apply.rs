@@ -134,7 +134,8 @@ async fn merge_windows(
              sum = w.sum + excluded.sum,
              min = LEAST(w.min, excluded.min),
              max = GREATEST(w.max, excluded.max),
-             last = CASE WHEN (excluded.last_ts, excluded.last) > (w.last_ts, w.last)
+             last = CASE WHEN (excluded.last_ts, excluded.last, excluded.last::text <> '-0')
+                            > (w.last_ts, w.last, w.last::text <> '-0')
                          THEN excluded.last ELSE w.last END,
              last_ts = GREATEST(w.last_ts, excluded.last_ts),
              anomalies = w.anomalies + excluded.anomalies
@@ -154,7 +155,7 @@ async fn merge_windows(
     .await
     .map_err(error)?;
     let bad =
-        |e: String| PortError::failed(crate::BACKEND, format!("stored window is invalid: {e}"));
+        |e: String| PortError::broken(crate::BACKEND, format!("stored window is invalid: {e}"));
     rows.into_iter()
         .map(|r| {
             let key = WindowKey {
@@ -194,16 +195,28 @@ async fn insert_anomalies(tx: &mut Tx<'_>, fresh: &[ScoredReading]) -> Result<()
     let ts: Vec<i64> = anomalies.iter().map(|a| a.ts.millis()).collect();
     let value: Vec<f64> = anomalies.iter().map(|a| a.value).collect();
     let score: Vec<f64> = anomalies.iter().map(|a| a.score).collect();
+    let kind: Vec<Option<&str>> = anomalies
+        .iter()
+        .map(|a| a.kind.map(|k| k.as_str()))
+        .collect();
+    let expected: Vec<Option<f64>> = anomalies.iter().map(|a| a.expected).collect();
+    let lower: Vec<Option<f64>> = anomalies.iter().map(|a| a.lower).collect();
+    let upper: Vec<Option<f64>> = anomalies.iter().map(|a| a.upper).collect();
     sqlx::query!(
-        "INSERT INTO anomalies (device_id, reading_id, metric, ts, value, score)
-         SELECT * FROM UNNEST($1::text[], $2::text[], $3::text[], $4::int8[], $5::float8[], $6::float8[])
+        "INSERT INTO anomalies (device_id, reading_id, metric, ts, value, score, kind, expected, lower, upper)
+         SELECT * FROM UNNEST($1::text[], $2::text[], $3::text[], $4::int8[], $5::float8[], $6::float8[],
+                              $7::text[], $8::float8[], $9::float8[], $10::float8[])
          ON CONFLICT DO NOTHING",
         &device as &[&str],
         &reading as &[&str],
         &metric as &[&str],
         &ts,
         &value,
-        &score
+        &score,
+        &kind as &[Option<&str>],
+        &expected as &[Option<f64>],
+        &lower as &[Option<f64>],
+        &upper as &[Option<f64>]
     )
     .execute(&mut **tx)
     .await
@@ -243,18 +256,30 @@ async fn merge_latest(tx: &mut Tx<'_>, fresh: &[ScoredReading]) -> Result<(), Po
     let ts: Vec<i64> = rows.iter().map(|r| r.2.ts.millis()).collect();
     let score: Vec<f64> = rows.iter().map(|r| r.2.score).collect();
     let anomaly: Vec<bool> = rows.iter().map(|r| r.2.anomaly).collect();
+    let kind: Vec<Option<&str>> = rows.iter().map(|r| r.2.kind.map(|k| k.as_str())).collect();
+    let expected: Vec<Option<f64>> = rows.iter().map(|r| r.2.expected).collect();
+    let lower: Vec<Option<f64>> = rows.iter().map(|r| r.2.lower).collect();
+    let upper: Vec<Option<f64>> = rows.iter().map(|r| r.2.upper).collect();
     sqlx::query!(
-        "INSERT INTO device_metrics AS m (device_id, metric, value, ts, score, anomaly)
-         SELECT * FROM UNNEST($1::text[], $2::text[], $3::float8[], $4::int8[], $5::float8[], $6::bool[])
+        "INSERT INTO device_metrics AS m (device_id, metric, value, ts, score, anomaly, kind, expected, lower, upper)
+         SELECT * FROM UNNEST($1::text[], $2::text[], $3::float8[], $4::int8[], $5::float8[], $6::bool[],
+                              $7::text[], $8::float8[], $9::float8[], $10::float8[])
          ON CONFLICT (device_id, metric) DO UPDATE SET
-             value = excluded.value, ts = excluded.ts, score = excluded.score, anomaly = excluded.anomaly
-         WHERE (excluded.ts, excluded.value) > (m.ts, m.value)",
+             value = excluded.value, ts = excluded.ts, score = excluded.score, anomaly = excluded.anomaly,
+             kind = excluded.kind, expected = excluded.expected, lower = excluded.lower, upper = excluded.upper
+         WHERE (excluded.ts, excluded.value, excluded.value::text <> '-0',
+                excluded.score, excluded.score::text <> '-0', excluded.anomaly)
+             > (m.ts, m.value, m.value::text <> '-0', m.score, m.score::text <> '-0', m.anomaly)",
         &device as &[&str],
         &metric as &[&str],
         &value,
         &ts,
         &score,
-        &anomaly
+        &anomaly,
+        &kind as &[Option<&str>],
+        &expected as &[Option<f64>],
+        &lower as &[Option<f64>],
+        &upper as &[Option<f64>]
     )
     .execute(&mut **tx)
     .await

@@ -14,7 +14,7 @@ use tributary_core::PortError;
 
 /// How the result store reaches PostgreSQL.
 #[derive(Debug, Clone, Deserialize)]
-#[serde(default)]
+#[serde(default, deny_unknown_fields)]
 pub struct PgSettings {
     /// `postgres://user[:password]@host:port/database?sslmode=…`. Never logged.
     pub url: SecretString,
@@ -48,7 +48,7 @@ impl PgResultStore {
         token: Option<Arc<dyn TokenSource>>,
     ) -> Result<Self, PortError> {
         let options = PgConnectOptions::from_str(settings.url.expose_secret())
-            .map_err(|e| PortError::failed(crate::BACKEND, format!("bad PostgreSQL URL: {e}")))?;
+            .map_err(|e| PortError::broken(crate::BACKEND, format!("bad PostgreSQL URL: {e}")))?;
         let pool_options = PgPoolOptions::new()
             .max_connections(settings.max_connections)
             .acquire_timeout(Duration::from_secs(settings.acquire_timeout_secs));

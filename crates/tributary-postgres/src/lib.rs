@@ -3,10 +3,12 @@
 //! reads behind the query API. SQL lives only in this crate; schema in the repository's `migrations/`.
 
 mod apply;
+mod check;
 mod checkpoints;
 mod connect;
 mod read;
 
+pub use check::SchemaStatus;
 pub use checkpoints::PgCheckpointStore;
 pub use connect::{PgSettings, ENTRA_SCOPE};
 
@@ -36,12 +38,15 @@ impl PgResultStore {
         MIGRATOR
             .run(&self.pool)
             .await
-            .map_err(|e| PortError::failed(BACKEND, format!("migrating: {e}")))
+            .map_err(|e| PortError::broken(BACKEND, format!("migrating: {e}")))
     }
 }
 
-/// Maps a sqlx error onto the port error: connection-level trouble and serialization conflicts are
-/// retryable; anything the database refused on its merits is not.
+/// Maps a sqlx error onto the port error by SQLSTATE class (PostgreSQL manual, appendix A "Error
+/// Codes"): connection trouble and serialization conflicts are transient; data exceptions (22) and
+/// integrity violations (23) are the record's fault; everything else — authentication (28), missing
+/// schema (42P01, 42703, 3D000), privileges (42501), disk full (53100), read-only (25006) — means the
+/// database or its configuration is broken, so the caller waits instead of dead-lettering good data.
 pub(crate) fn error(e: sqlx::Error) -> PortError {
     match &e {
         sqlx::Error::Io(_)
@@ -52,14 +57,18 @@ pub(crate) fn error(e: sqlx::Error) -> PortError {
         | sqlx::Error::Protocol(_) => PortError::unavailable(BACKEND, e),
         sqlx::Error::Database(db) => match db.code().as_deref() {
             // serialization_failure, deadlock_detected, admin/crash shutdown, cannot_connect_now,
-            // too_many_connections, and the connection-exception class (08xxx).
-            Some("40001" | "40P01" | "57P01" | "57P02" | "57P03" | "53300") => {
+            // too_many_connections, lock_not_available, query_canceled, and the connection-exception
+            // class (08xxx).
+            Some("40001" | "40P01" | "57P01" | "57P02" | "57P03" | "53300" | "55P03" | "57014") => {
                 PortError::unavailable(BACKEND, e)
             }
             Some(code) if code.starts_with("08") => PortError::unavailable(BACKEND, e),
-            _ => PortError::failed(BACKEND, e),
+            Some(code) if code.starts_with("22") || code.starts_with("23") => {
+                PortError::rejected(BACKEND, e)
+            }
+            _ => PortError::broken(BACKEND, e),
         },
-        _ => PortError::failed(BACKEND, e),
+        _ => PortError::broken(BACKEND, e),
     }
 }
 

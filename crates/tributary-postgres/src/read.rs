@@ -5,10 +5,10 @@ use async_trait::async_trait;
 use std::collections::BTreeMap;
 use tributary_core::ports::{Anomaly, Applied, ResultStore};
 use tributary_core::process::{ConsumedBatch, DeviceLatest, LatestValue, WindowAggregate};
-use tributary_core::{DeviceId, MetricName, PortError, ReadingId, Timestamp};
+use tributary_core::{AnomalyKind, DeviceId, MetricName, PortError, ReadingId, Timestamp};
 
 fn parse<T>(parsed: Result<T, String>) -> Result<T, PortError> {
-    parsed.map_err(|e| PortError::failed(BACKEND, format!("stored value is invalid: {e}")))
+    parsed.map_err(|e| PortError::broken(BACKEND, format!("stored value is invalid: {e}")))
 }
 
 #[async_trait]
@@ -40,7 +40,8 @@ impl ResultStore for PgResultStore {
         // The page is chosen on `devices` alone (its primary key index), then joined to its
         // metrics; the cursor compares in the same collation as the order, so pages never overlap.
         let rows = sqlx::query!(
-            "SELECT d.device_id, d.last_seen, m.metric, m.value, m.ts, m.score, m.anomaly
+            "SELECT d.device_id, d.last_seen, m.metric, m.value, m.ts, m.score, m.anomaly,
+                    m.kind, m.expected, m.lower, m.upper
              FROM devices d JOIN device_metrics m USING (device_id)
              WHERE d.device_id IN
                  (SELECT device_id FROM devices WHERE device_id > $1 ORDER BY device_id LIMIT $2)
@@ -58,6 +59,10 @@ impl ResultStore for PgResultStore {
                 ts: Timestamp::from_millis(r.ts),
                 score: r.score,
                 anomaly: r.anomaly,
+                kind: r.kind.as_deref().and_then(AnomalyKind::parse),
+                expected: r.expected,
+                lower: r.lower,
+                upper: r.upper,
             };
             let metric = parse(MetricName::parse(&r.metric))?;
             match out.last_mut() {
@@ -76,7 +81,8 @@ impl ResultStore for PgResultStore {
 
     async fn device(&self, id: &DeviceId) -> Result<Option<DeviceLatest>, PortError> {
         let rows = sqlx::query!(
-            "SELECT d.last_seen, m.metric, m.value, m.ts, m.score, m.anomaly
+            "SELECT d.last_seen, m.metric, m.value, m.ts, m.score, m.anomaly,
+                    m.kind, m.expected, m.lower, m.upper
              FROM devices d JOIN device_metrics m USING (device_id)
              WHERE d.device_id = $1",
             id.as_str()
@@ -98,6 +104,10 @@ impl ResultStore for PgResultStore {
                 ts: Timestamp::from_millis(r.ts),
                 score: r.score,
                 anomaly: r.anomaly,
+                kind: r.kind.as_deref().and_then(AnomalyKind::parse),
+                expected: r.expected,
+                lower: r.lower,
+                upper: r.upper,
             };
             device
                 .metrics
@@ -137,7 +147,8 @@ impl ResultStore for PgResultStore {
 
     async fn anomalies(&self, since: Timestamp, limit: usize) -> Result<Vec<Anomaly>, PortError> {
         let rows = sqlx::query!(
-            "SELECT device_id, metric, ts, value, score, reading_id FROM anomalies
+            "SELECT device_id, metric, ts, value, score, reading_id, kind, expected, lower, upper
+             FROM anomalies
              WHERE ts >= $1 ORDER BY ts DESC, device_id, metric LIMIT $2",
             since.millis(),
             limit as i64
@@ -154,6 +165,10 @@ impl ResultStore for PgResultStore {
                     value: r.value,
                     score: r.score,
                     reading_id: parse(ReadingId::parse(&r.reading_id))?,
+                    kind: r.kind.as_deref().and_then(AnomalyKind::parse),
+                    expected: r.expected,
+                    lower: r.lower,
+                    upper: r.upper,
                 })
             })
             .collect()

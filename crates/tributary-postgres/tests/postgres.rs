@@ -29,6 +29,7 @@ conformance!(
     any_batching_with_redeliveries_and_republishes_gives_the_core_aggregate,
     concurrent_applies_of_the_same_batch_count_it_once,
     devices_page_through_every_device_exactly_once,
+    latest_follows_the_core_rule_in_any_order,
 );
 
 /// Hands out `token-1`, `token-2`, … each expiring almost at once, and counts the calls.
@@ -103,26 +104,57 @@ async fn an_unreachable_database_is_a_retryable_error() {
 
 #[sqlx::test(migrator = "tributary_postgres::MIGRATOR")]
 async fn checkpoints_keep_the_continuation_and_exact_detector_states(pool: PgPool) -> TestResult {
-    use tributary_core::analyze::{DetectorConfig, DeviceState, MetricStats};
-    use tributary_core::ports::{CheckpointStore, Continuation};
-    use tributary_testkit::{device, metric};
+    use tributary_core::analyze::{score_value, DetectorConfig, DeviceState};
+    use tributary_core::ports::{CheckpointStore, Continuation, Progress, Quarantine, SetAside};
+    use tributary_testkit::{at, device, metric, T0};
     let store = tributary_postgres::PgCheckpointStore::new(pool);
     assert_eq!(store.continuation("analyze").await?, None);
-    let mut stats = MetricStats::default();
+    let mut state = DeviceState::new();
+    let cfg = DetectorConfig::default().for_metric("pressure");
     for i in 0..50 {
-        stats.observe(
-            1013.0 + f64::from(i) * 0.013_711_9,
-            &DetectorConfig::default(),
+        let x = 1013.0 + f64::from(i) * 0.013_711_9;
+        score_value(
+            &mut state,
+            &metric("pressure"),
+            x,
+            at(T0 + i64::from(i) * 60_000),
+            &cfg,
         );
     }
-    let state: DeviceState = [(metric("pressure"), stats)].into();
-    store
-        .commit(
-            "analyze",
-            Some(&Continuation("42".into())),
-            &[(device("d1"), state.clone())],
-        )
-        .await?;
+    let poison = SetAside {
+        source: "change_feed".into(),
+        key: "dev/p".into(),
+        record: "{\"ts\": \"bad\u{0}\"}".into(),
+        reason: "stored reading is unreadable".into(),
+        set_aside_at: tributary_core::Timestamp::from_millis(7),
+    };
+    let progress = Progress {
+        key: "analyze",
+        continuation: &Continuation("42".into()),
+    };
+    // Twice: a replayed page sets the same record aside once.
+    for _ in 0..2 {
+        store
+            .commit(
+                "analyze",
+                Some(progress),
+                &[(device("d1"), state.clone())],
+                std::slice::from_ref(&poison),
+            )
+            .await?;
+    }
+    let listed = store.list(10).await?;
+    assert_eq!(listed.len(), 1, "{listed:?}");
+    assert_eq!(
+        listed[0].record, "{\"ts\": \"bad\u{fffd}\"}",
+        "kept verbatim but for NUL, which PostgreSQL text cannot hold"
+    );
+    assert_eq!(
+        (listed[0].key.as_str(), listed[0].set_aside_at.millis()),
+        ("dev/p", 7)
+    );
+    store.release(&listed).await?;
+    assert!(store.list(10).await?.is_empty());
     assert_eq!(
         store.continuation("analyze").await?,
         Some(Continuation("42".into()))

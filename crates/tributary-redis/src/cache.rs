@@ -1,5 +1,6 @@
-//! `LatestCache` on Redis. Each metric's field holds `<ts>|<json>`; the merge script keeps a value only
-//! if its event time is later than the stored one, so out-of-order and replayed updates are harmless.
+//! `LatestCache` on Redis. Each metric's field holds `<order key>|<json>`; the merge script keeps a
+//! value only if its order key (the core's rule for "latest", `LatestValue::order_key`) is greater
+//! than the stored one, so out-of-order and replayed updates are harmless and every store agrees.
 
 use crate::keys::{Keys, LAST_SEEN_FIELD};
 use crate::{error, RedisConnection, RedisSettings};
@@ -9,7 +10,9 @@ use tributary_core::ports::{CurrentWindows, LatestCache};
 use tributary_core::process::{DeviceLatest, LatestValue, WindowAggregate, WindowKey};
 use tributary_core::{DeviceId, MetricName, PortError, Timestamp};
 
-/// KEYS[1] latest hash; ARGV: ttl ms, lastSeen ms, then (metric, ts, json) triples.
+/// KEYS[1] latest hash; ARGV: ttl ms, lastSeen ms, then (metric, order key, json) triples. Order keys
+/// are fixed-width lowercase hex, so string order is the rule's order; a stored value written before
+/// order keys (another width) is replaced.
 const MERGE: &str = r#"
 local seen = redis.call('HGET', KEYS[1], '~lastSeen')
 if (not seen) or tonumber(ARGV[2]) > tonumber(seen) then redis.call('HSET', KEYS[1], '~lastSeen', ARGV[2]) end
@@ -18,7 +21,8 @@ for i = 3, #ARGV, 3 do
   local newer = true
   if old then
     local sep = string.find(old, '|', 1, true)
-    newer = tonumber(ARGV[i + 1]) > tonumber(string.sub(old, 1, sep - 1))
+    local key = string.sub(old, 1, sep - 1)
+    newer = #key ~= #ARGV[i + 1] or ARGV[i + 1] > key
   end
   if newer then redis.call('HSET', KEYS[1], ARGV[i], ARGV[i + 1] .. '|' .. ARGV[i + 2]) end
 end
@@ -84,8 +88,8 @@ impl LatestCache for RedisLatestCache {
                 .arg(device.last_seen.millis());
             for (metric, value) in &device.metrics {
                 let json = serde_json::to_string(value)
-                    .map_err(|e| PortError::failed(crate::BACKEND, e))?;
-                cmd.arg(metric.as_str()).arg(value.ts.millis()).arg(json);
+                    .map_err(|e| PortError::broken(crate::BACKEND, e))?;
+                cmd.arg(metric.as_str()).arg(value.order_key()).arg(json);
             }
             cmd.ignore();
         }
@@ -149,7 +153,7 @@ impl LatestCache for RedisLatestCache {
                 .arg(self.ttl_ms);
             for (key, window) in windows {
                 let json = serde_json::to_string(window)
-                    .map_err(|e| PortError::failed(crate::BACKEND, e))?;
+                    .map_err(|e| PortError::broken(crate::BACKEND, e))?;
                 cmd.arg(key.metric.as_str())
                     .arg(key.start.millis())
                     .arg(json);

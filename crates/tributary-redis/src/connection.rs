@@ -27,7 +27,7 @@ fn client_with(
     password: Option<&str>,
 ) -> Result<redis::Client, PortError> {
     let bad =
-        |e: redis::RedisError| PortError::failed(BACKEND, format!("bad Redis URL: {:?}", e.kind()));
+        |e: redis::RedisError| PortError::broken(BACKEND, format!("bad Redis URL: {:?}", e.kind()));
     let mut info = settings
         .url
         .expose_secret()
@@ -37,7 +37,20 @@ fn client_with(
         let redis = info.redis_settings().clone().set_password(password);
         info = info.set_redis_settings(redis);
     }
-    redis::Client::open(info).map_err(bad)
+    match &settings.ca_file {
+        None => redis::Client::open(info).map_err(bad),
+        // Trust exactly these CAs instead of the built-in public roots (a private CA, the tests').
+        Some(path) => {
+            let root_cert = std::fs::read(path).map_err(|e| {
+                PortError::broken(BACKEND, format!("Redis CA file {}: {e}", path.display()))
+            })?;
+            let certificates = redis::TlsCertificates {
+                client_tls: None,
+                root_cert: Some(root_cert),
+            };
+            redis::Client::build_with_tls(info, certificates).map_err(bad)
+        }
+    }
 }
 
 impl RedisConnection {

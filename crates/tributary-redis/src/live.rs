@@ -90,7 +90,7 @@ impl LiveFeed for RedisLiveFeed {
         let mut pipe = redis::pipe();
         for r in readings {
             let json =
-                serde_json::to_string(r).map_err(|e| PortError::failed(crate::BACKEND, e))?;
+                serde_json::to_string(r).map_err(|e| PortError::broken(crate::BACKEND, e))?;
             pipe.cmd("PUBLISH").arg(&channel).arg(json).ignore();
         }
         let anomalies = anomalies_in(readings);
@@ -98,7 +98,7 @@ impl LiveFeed for RedisLiveFeed {
             let list = self.keys.anomalies();
             for a in &anomalies {
                 let json =
-                    serde_json::to_string(a).map_err(|e| PortError::failed(crate::BACKEND, e))?;
+                    serde_json::to_string(a).map_err(|e| PortError::broken(crate::BACKEND, e))?;
                 pipe.cmd("LPUSH").arg(&list).arg(json).ignore();
             }
             pipe.cmd("LTRIM")

@@ -8,7 +8,7 @@ pub mod result_store;
 use tributary_core::ports::ResultStore;
 use tributary_core::process::{ConsumedBatch, LogPosition, WindowAggregate};
 use tributary_core::{
-    DeviceId, MetricName, PortError, ReadingId, ScoredReading, ScoredValue, Timestamp,
+    AnomalyKind, DeviceId, MetricName, PortError, ReadingId, ScoredReading, ScoredValue, Timestamp,
 };
 
 pub type TestResult = Result<(), PortError>;
@@ -33,7 +33,22 @@ pub fn at(ms: i64) -> Timestamp {
     Timestamp::from_millis(ms)
 }
 
-/// A scored reading; anomalous metrics score 6, the others 0.5.
+/// How the builders score a value: anomalous ones 0.9 as a spike against half their value, the
+/// others 0.1 against themselves; the band is ±1 around the expected value.
+pub fn judged(value: f64, anomaly: bool) -> ScoredValue {
+    let expected = if anomaly { value / 2.0 } else { value };
+    ScoredValue {
+        value,
+        score: if anomaly { 0.9 } else { 0.1 },
+        anomaly,
+        kind: anomaly.then_some(AnomalyKind::Spike),
+        expected: Some(expected),
+        lower: Some(expected - 1.0),
+        upper: Some(expected + 1.0),
+    }
+}
+
+/// A scored reading, each metric scored by `judged`.
 pub fn scored(dev: &str, id: &str, ts: i64, metrics: &[(&str, f64, bool)]) -> ScoredReading {
     ScoredReading {
         device_id: device(dev),
@@ -42,17 +57,7 @@ pub fn scored(dev: &str, id: &str, ts: i64, metrics: &[(&str, f64, bool)]) -> Sc
         seq: None,
         metrics: metrics
             .iter()
-            .map(|(m, value, anomaly)| {
-                let score = if *anomaly { 6.0 } else { 0.5 };
-                (
-                    metric(m),
-                    ScoredValue {
-                        value: *value,
-                        score,
-                        anomaly: *anomaly,
-                    },
-                )
-            })
+            .map(|(m, value, anomaly)| (metric(m), judged(*value, *anomaly)))
             .collect(),
         tags: Default::default(),
         received_at: at(ts + 500),

@@ -21,10 +21,10 @@ use tributary_cosmos::{CosmosDb, CosmosFeedLeases};
 
 const SETTLE: Duration = Duration::from_secs(90);
 /// The Cosmos DB emulator's published key, which the test server is started with.
-const COSMOS_KEY: &str =
+pub(super) const COSMOS_KEY: &str =
     "C2y6yDjf5/R+ob0N8A7Cgv30VRDJIWEHLM+4QDU5DE2nQ9nDuVTqobD4b8mGGyPMbIZnqyMsEcaGQy67XIw/Jw==";
 
-fn cosmos_endpoint() -> String {
+pub(super) fn cosmos_endpoint() -> String {
     std::env::var("TRIBUTARY_TEST_COSMOS").unwrap_or_else(|_| "http://127.0.0.1:8081/".into())
 }
 

@@ -1,9 +1,14 @@
 //! Tests against the real servers `.ci/run` provides: Kafka (nisshi on 127.0.0.1:9092), the machine's
 //! PostgreSQL and Redis. Every test makes its own topic, consumer group, database and key prefix.
 
+mod broken;
+mod check_config;
 mod cosmos;
 mod kafka;
 mod outage;
+mod readiness;
+mod tls;
+mod tls_tokens;
 mod workers;
 
 use sqlx::Connection;
@@ -33,6 +38,13 @@ pub struct Database {
 
 impl Database {
     pub async fn create() -> Self {
+        let db = Self::create_unmigrated().await;
+        db.store().await.migrate().await.expect("migrate");
+        db
+    }
+
+    /// A fresh database with no schema, as before `tributary migrate`.
+    pub async fn create_unmigrated() -> Self {
         let name = unique("tributary_test");
         let mut admin = sqlx::PgConnection::connect(PG_ADMIN)
             .await
@@ -42,16 +54,6 @@ impl Database {
             .await
             .expect("create database");
         let url = format!("postgres://postgres@127.0.0.1:5432/{name}");
-        let settings = tributary_postgres::PgSettings {
-            url: url.clone().into(),
-            ..Default::default()
-        };
-        PgResultStore::connect(&settings, None)
-            .await
-            .expect("connect")
-            .migrate()
-            .await
-            .expect("migrate");
         Self { name, url }
     }
 

@@ -23,6 +23,8 @@ fn worker(settings: &Settings) -> Child {
         .env("RUST_LOG", "warn")
         .env("TRIBUTARY_BACKENDS__EVENT_LOG", "kafka")
         .env("TRIBUTARY_BACKENDS__RESULT_STORE", "postgres")
+        // `run` uses embedded (here in-memory) backends only when named.
+        .env("TRIBUTARY_BACKENDS__CACHE", "memory")
         .env("TRIBUTARY_KAFKA__BROKERS", KAFKA)
         .env("TRIBUTARY_KAFKA__TOPIC", &settings.kafka.topic)
         .env(

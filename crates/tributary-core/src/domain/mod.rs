@@ -5,5 +5,5 @@ mod reading;
 mod timestamp;
 
 pub use names::{DeviceId, MetricName, ReadingId};
-pub use reading::{Reading, ScoredReading, ScoredValue, Tags};
+pub use reading::{AnomalyKind, Reading, ScoredReading, ScoredValue, Tags};
 pub use timestamp::Timestamp;

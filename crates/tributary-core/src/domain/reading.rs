@@ -27,9 +27,76 @@ pub struct Reading {
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct ScoredValue {
     pub value: f64,
-    /// How unusual the value is for this device and metric (a z-score; 0 during warm-up).
+    /// How surely the value is anomalous, in [0, 1]: −log10 of the chance that normal behaviour
+    /// looks at least this unusual, divided by 10 (0.4, the default threshold, ≈ one in 10,000), capped at 1.
     pub score: f64,
     pub anomaly: bool,
+    /// What kind of anomaly, when `anomaly` is set.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub kind: Option<AnomalyKind>,
+    /// The value the detector expected, once it has a baseline (absent when the metric is off).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expected: Option<f64>,
+    /// The band inside which a value would not have been flagged as a spike.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lower: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub upper: Option<f64>,
+}
+
+impl ScoredValue {
+    /// A value with a score and flag and nothing else (no baseline, no kind).
+    pub fn plain(value: f64, score: f64, anomaly: bool) -> Self {
+        Self {
+            value,
+            score,
+            anomaly,
+            kind: None,
+            expected: None,
+            lower: None,
+            upper: None,
+        }
+    }
+}
+
+/// Why a value was flagged.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AnomalyKind {
+    /// One value far from the expected value, within the range seen so far.
+    Spike,
+    /// The values moved to a new level and stayed there.
+    LevelShift,
+    /// The values moved away from the expected value gradually.
+    Drift,
+    /// A normally varying metric repeating one value.
+    Stuck,
+    /// A value far outside the range seen so far.
+    OutOfRange,
+}
+
+impl AnomalyKind {
+    pub const ALL: [AnomalyKind; 5] = [
+        Self::Spike,
+        Self::LevelShift,
+        Self::Drift,
+        Self::Stuck,
+        Self::OutOfRange,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Spike => "spike",
+            Self::LevelShift => "level_shift",
+            Self::Drift => "drift",
+            Self::Stuck => "stuck",
+            Self::OutOfRange => "out_of_range",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|k| k.as_str() == text)
+    }
 }
 
 /// A reading with an anomaly score per metric: the message analyze publishes, keyed by device.
@@ -71,7 +138,11 @@ mod tests {
                 ScoredValue {
                     value: 1.5,
                     score: 0.25,
-                    anomaly: false,
+                    anomaly: true,
+                    kind: Some(AnomalyKind::LevelShift),
+                    expected: Some(1.0),
+                    lower: Some(0.5),
+                    upper: Some(1.25),
                 },
             )]
             .into(),

@@ -1,4 +1,6 @@
 //! Event time as whole milliseconds since the Unix epoch, written as RFC 3339 UTC with milliseconds.
+//! Every timestamp parsed from outside lies in years 0000–9999, the range RFC 3339 can write, so it
+//! survives every store's round trip and window arithmetic on it cannot overflow.
 
 use chrono::{DateTime, SecondsFormat, Utc};
 use serde::{Deserialize, Serialize};
@@ -9,8 +11,27 @@ use std::fmt;
 pub struct Timestamp(i64);
 
 impl Timestamp {
+    /// 0000-01-01T00:00:00.000Z, the earliest instant RFC 3339 can write.
+    pub const MIN: Self = Self(-62_167_219_200_000);
+    /// 9999-12-31T23:59:59.999Z, the latest instant RFC 3339 can write.
+    pub const MAX: Self = Self(253_402_300_799_999);
+
+    /// An instant the caller knows is in range (constants, clocks, arithmetic on valid timestamps).
     pub const fn from_millis(ms: i64) -> Self {
         Self(ms)
+    }
+
+    /// Epoch milliseconds from outside: refused unless between [`Self::MIN`] and [`Self::MAX`].
+    pub fn try_from_millis(ms: i64) -> Result<Self, String> {
+        if (Self::MIN.0..=Self::MAX.0).contains(&ms) {
+            Ok(Self(ms))
+        } else {
+            Err(format!(
+                "{ms} is outside the epoch milliseconds RFC 3339 can write ({} to {}, years 0000 to 9999)",
+                Self::MIN.0,
+                Self::MAX.0
+            ))
+        }
     }
 
     pub const fn millis(self) -> i64 {
@@ -22,10 +43,20 @@ impl Timestamp {
         Self(Utc::now().timestamp_millis())
     }
 
+    /// An RFC 3339 instant; an offset that moves it out of years 0000–9999 in UTC is refused.
     pub fn parse_rfc3339(text: &str) -> Result<Self, String> {
-        DateTime::parse_from_rfc3339(text)
-            .map(|t| Self(t.timestamp_millis()))
-            .map_err(|e| format!("{text:?} is not an RFC 3339 timestamp ({e})"))
+        let t = DateTime::parse_from_rfc3339(text)
+            .map_err(|e| format!("{text:?} is not an RFC 3339 timestamp ({e})"))?;
+        Self::try_from_millis(t.timestamp_millis())
+            .map_err(|_| format!("{text:?} is outside years 0000 to 9999 in UTC"))
+    }
+
+    /// `self + ms`, or `None` if that leaves [`Self::MIN`]..=[`Self::MAX`].
+    pub fn checked_add_ms(self, ms: i64) -> Option<Self> {
+        self.0
+            .checked_add(ms)
+            .filter(|t| (Self::MIN.0..=Self::MAX.0).contains(t))
+            .map(Self)
     }
 
     /// Start of the `width_ms` window holding this instant (floor, also before 1970).
@@ -68,7 +99,7 @@ impl<'de> Deserialize<'de> for Timestamp {
             Other(serde_json::Value),
         }
         match Raw::deserialize(d)? {
-            Raw::Millis(ms) => Ok(Self(ms)),
+            Raw::Millis(ms) => Self::try_from_millis(ms).map_err(serde::de::Error::custom),
             Raw::Text(text) => Self::parse_rfc3339(&text).map_err(serde::de::Error::custom),
             Raw::Other(v) => Err(serde::de::Error::custom(format!(
                 "expected an RFC 3339 string or whole epoch milliseconds, got {v}"
@@ -95,6 +126,43 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(err.contains("whole epoch milliseconds"), "{err}");
+    }
+
+    #[test]
+    fn the_range_ends_are_exactly_what_rfc3339_can_write() {
+        assert_eq!(Timestamp::MIN.to_rfc3339(), "0000-01-01T00:00:00.000Z");
+        assert_eq!(Timestamp::MAX.to_rfc3339(), "9999-12-31T23:59:59.999Z");
+        for t in [Timestamp::MIN, Timestamp::MAX] {
+            assert_eq!(Timestamp::parse_rfc3339(&t.to_rfc3339()), Ok(t));
+        }
+    }
+
+    #[test]
+    fn millis_outside_the_range_are_refused_not_wrapped() {
+        for ms in [
+            i64::MIN,
+            i64::MAX,
+            Timestamp::MIN.millis() - 1,
+            Timestamp::MAX.millis() + 1,
+        ] {
+            let err = serde_json::from_str::<Timestamp>(&ms.to_string())
+                .unwrap_err()
+                .to_string();
+            assert!(err.contains("years 0000 to 9999"), "{err}");
+        }
+        assert_eq!(Timestamp::MAX.checked_add_ms(1), None);
+        assert_eq!(Timestamp::MIN.checked_add_ms(-1), None);
+        assert_eq!(Timestamp::MIN.checked_add_ms(i64::MIN), None);
+    }
+
+    /// A valid RFC 3339 text whose offset moves it before year 0000 in UTC would be written back as
+    /// "-0001-…", which no RFC 3339 parser reads: the stored reading could never be read again.
+    #[test]
+    fn an_offset_that_leaves_the_range_is_refused() {
+        let err = Timestamp::parse_rfc3339("0000-01-01T00:00:00+01:00").unwrap_err();
+        assert!(err.contains("outside years 0000 to 9999"), "{err}");
+        assert!(Timestamp::parse_rfc3339("9999-12-31T23:59:59-00:01").is_err());
+        assert!(Timestamp::parse_rfc3339("0000-01-01T00:00:00-01:00").is_ok());
     }
 
     #[test]

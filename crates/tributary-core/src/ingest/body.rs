@@ -26,6 +26,22 @@ pub enum BodyError {
     Empty,
     #[error("the body holds {count} readings; at most {max} are allowed per request")]
     TooManyReadings { count: usize, max: usize },
+    #[error("the body is larger than {max} bytes after decompression")]
+    TooLarge { max: usize },
+    #[error("the body inflates more than {ratio}:1; refused as a possible decompression bomb")]
+    TooCompressed { ratio: usize },
+    #[error("the body is not valid gzip: {0}")]
+    NotGzip(String),
+}
+
+impl BodyError {
+    /// Whether the body was refused for its size (413) rather than its content (400).
+    pub fn is_too_large(&self) -> bool {
+        matches!(
+            self,
+            Self::TooManyReadings { .. } | Self::TooLarge { .. } | Self::TooCompressed { .. }
+        )
+    }
 }
 
 /// Splits `body` into items; each item is a parsed wire reading or the reason it is not one.

@@ -3,10 +3,13 @@
 
 mod body;
 mod identity;
+mod inflate;
+mod unique_map;
 mod validate;
 
 pub use body::{split_body, BodyError, BodyFormat};
 pub use identity::identity_of;
+pub use inflate::{inflate, inflate_within};
 pub use validate::{validate, WireReading};
 
 use crate::ports::{Inserted, ReadingStore};
@@ -16,7 +19,7 @@ use std::collections::HashSet;
 
 /// Ingest limits. Every one is configurable; the defaults are the documented contract.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Deserialize, Serialize)]
-#[serde(default, rename_all = "snake_case")]
+#[serde(default, deny_unknown_fields, rename_all = "snake_case")]
 pub struct IngestLimits {
     /// Largest body after decompression.
     pub max_body_bytes: usize,

@@ -1,6 +1,7 @@
 //! The wire form of a reading and its validation into a [`Reading`]. Every error message names the
 //! field (and the metric or tag) at fault, so a device developer can fix the payload from it alone.
 
+use super::unique_map::unique_map;
 use super::{identity_of, IngestLimits};
 use crate::{DeviceId, MetricName, Reading, ReadingId, Timestamp};
 use serde::de::Error as _;
@@ -12,6 +13,10 @@ use std::collections::BTreeMap;
 pub const MAX_TAGS: usize = 16;
 pub const MAX_TAG_VALUE_LEN: usize = 256;
 pub const MAX_METRICS: usize = 64;
+/// Largest magnitude of a metric value. Every stage stays finite below it: the detector squares
+/// differences of two values (at most (2e150)² = 4e300), and sums of up to 1e158 values fit an f64,
+/// so no window sum, mean or score can reach infinity (which JSON cannot carry).
+pub const MAX_ABS_VALUE: f64 = 1e150;
 
 /// A reading as a device sends it. Required fields are optional here so that their absence gets a
 /// message of ours; unknown fields are refused by serde with their name.
@@ -45,8 +50,20 @@ named_field!(device_id, String, "deviceId");
 named_field!(ts, Timestamp, "ts");
 named_field!(seq, u64, "seq");
 named_field!(id, String, "id");
-named_field!(metrics_map, BTreeMap<String, Value>, "metrics");
-named_field!(tags_map, BTreeMap<String, Value>, "tags");
+
+macro_rules! unique_field {
+    ($fn:ident, $name:literal) => {
+        fn $fn<'de, D: Deserializer<'de>>(
+            d: D,
+        ) -> Result<Option<BTreeMap<String, Value>>, D::Error> {
+            unique_map(d)
+                .map(Some)
+                .map_err(|e| D::Error::custom(format!(concat!($name, ": {}"), e)))
+        }
+    };
+}
+unique_field!(metrics_map, "metrics");
+unique_field!(tags_map, "tags");
 
 /// Validates one wire reading against the limits at `now` and gives it its identity.
 pub fn validate(
@@ -72,20 +89,22 @@ pub fn validate(
     })
 }
 
+/// `ts` must lie in `[now − max_age, now + max_future]`. The bounds and distances are computed in
+/// i128, where no clock, limit or timestamp can overflow into acceptance (a negative limit accepts
+/// nothing on its side); parsing already keeps `ts` in years 0000–9999.
 fn check_time(ts: Timestamp, limits: &IngestLimits, now: Timestamp) -> Result<(), String> {
-    let ahead = ts.millis().saturating_sub(now.millis());
-    if ahead > limits.max_future_ms {
+    let ahead = i128::from(ts.millis()) - i128::from(now.millis());
+    if ahead > i128::from(limits.max_future_ms) {
         return Err(format!(
             "ts {ts} is {} s ahead of the server clock; at most {} s ahead is allowed",
             ahead / 1000,
             limits.max_future_ms / 1000
         ));
     }
-    let age = -ahead;
-    if age > limits.max_age_ms {
+    if -ahead > i128::from(limits.max_age_ms) {
         return Err(format!(
             "ts {ts} is {} s old; readings at most {} s old are accepted",
-            age / 1000,
+            -ahead / 1000,
             limits.max_age_ms / 1000
         ));
     }
@@ -109,6 +128,11 @@ fn metrics(raw: BTreeMap<String, Value>) -> Result<BTreeMap<MetricName, f64>, St
                 .as_f64()
                 .filter(|v| v.is_finite())
                 .ok_or_else(|| format!("metrics.{name}: expected a finite number, got {value}"))?;
+            if number.abs() > MAX_ABS_VALUE {
+                return Err(format!(
+                    "metrics.{name}: {number:e} is out of range; values from -1e150 to 1e150 are accepted"
+                ));
+            }
             Ok((metric, number))
         })
         .collect()
@@ -158,6 +182,84 @@ mod tests {
         assert_eq!(r.metrics.len(), 2);
         assert_eq!(r.tags["site"], "n");
         assert_eq!(r.received_at, NOW);
+    }
+
+    /// The issue's hostile reading: `now - i64::MIN` overflowed and it was accepted, then no stage
+    /// could read it back.
+    #[test]
+    fn timestamps_at_the_ends_of_i64_are_rejected_not_wrapped() {
+        for ts in [i64::MIN, i64::MIN + 1, i64::MAX, -1, 0] {
+            let err = check(&format!(
+                r#"{{"deviceId":"x","ts":{ts},"metrics":{{"t":1}}}}"#
+            ))
+            .unwrap_err();
+            assert!(err.starts_with("ts"), "{ts}: {err}");
+        }
+    }
+
+    #[test]
+    fn limits_near_the_ends_of_i64_cannot_overflow_into_acceptance() {
+        let wide = IngestLimits {
+            max_future_ms: i64::MAX,
+            max_age_ms: i64::MAX,
+            ..IngestLimits::default()
+        };
+        for (ts, ok) in [(Timestamp::MIN, true), (Timestamp::MAX, true)] {
+            assert_eq!(check_time(ts, &wide, NOW).is_ok(), ok, "{ts}");
+        }
+        let negative = IngestLimits {
+            max_future_ms: i64::MIN,
+            max_age_ms: i64::MIN,
+            ..IngestLimits::default()
+        };
+        assert!(check_time(NOW, &negative, NOW).is_err());
+    }
+
+    /// Regression (timestamp fuzz target, crash-f7c38c40): with a negative `max_age_ms` whose
+    /// `now − max_age` overflowed, the earliest bound fell back to year 0000 and a reading from 1970
+    /// was accepted.
+    #[test]
+    fn a_negative_age_limit_whose_bound_overflows_accepts_nothing_old() {
+        let limits = IngestLimits {
+            max_future_ms: 7_957_419_012_188_434_030,
+            max_age_ms: -3_444_569_344_406_819_218,
+            ..IngestLimits::default()
+        };
+        let now = Timestamp::from_millis(7_983_418_469_472_418_093);
+        let err = check_time(Timestamp::from_millis(5808), &limits, now).unwrap_err();
+        assert!(err.contains("s old"), "{err}");
+    }
+
+    #[test]
+    fn values_beyond_the_documented_bound_are_rejected_by_name() {
+        assert!(check(r#"{"deviceId":"x","ts":1764176400000,"metrics":{"t":-1e150}}"#).is_ok());
+        let err = check(r#"{"deviceId":"x","ts":1764176400000,"metrics":{"t":1.0000001e150}}"#)
+            .unwrap_err();
+        assert!(
+            err.starts_with("metrics.t: 1.0000001e150 is out of range"),
+            "{err}"
+        );
+        let err =
+            check(r#"{"deviceId":"x","ts":1764176400000,"metrics":{"t":1e309}}"#).unwrap_err();
+        assert!(err.starts_with("metrics"), "{err}");
+    }
+
+    #[test]
+    fn a_repeated_metric_or_tag_name_is_rejected_by_name() {
+        let err = check(r#"{"deviceId":"x","ts":1764176400000,"metrics":{"t":1,"\u0074":2}}"#)
+            .unwrap_err();
+        assert!(
+            err.starts_with(r#"metrics: "t" appears more than once"#),
+            "{err}"
+        );
+        let err = check(
+            r#"{"deviceId":"x","ts":1764176400000,"metrics":{"t":1},"tags":{"a":"1","a":"1"}}"#,
+        )
+        .unwrap_err();
+        assert!(
+            err.starts_with(r#"tags: "a" appears more than once"#),
+            "{err}"
+        );
     }
 
     #[test]

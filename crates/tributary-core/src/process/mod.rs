@@ -2,10 +2,12 @@
 //! then refresh the latest-state cache and push live updates. The aggregation itself is pure
 //! (`aggregate`, `latest_by_device`); result-store adapters call it inside their transaction.
 
+mod isolate;
 mod latest;
 mod window;
 
-pub use latest::{latest_by_device, DeviceLatest, LatestValue};
+pub use isolate::{process_isolating, PoisonSink};
+pub use latest::{latest_by_device, latest_order, DeviceLatest, LatestValue};
 pub use window::{aggregate, WindowAggregate, WindowKey, WINDOW_MS};
 
 use crate::ports::{Anomaly, LatestCache, LiveFeed, ResultStore};
@@ -116,6 +118,10 @@ pub fn anomalies_in<'a>(readings: impl IntoIterator<Item = &'a ScoredReading>) -
                     value: s.value,
                     score: s.score,
                     reading_id: r.id.clone(),
+                    kind: s.kind,
+                    expected: s.expected,
+                    lower: s.lower,
+                    upper: s.upper,
                 })
         })
         .collect()
@@ -145,6 +151,17 @@ pub struct ProcessReport {
     pub fresh: usize,
     pub redelivered: usize,
     pub republished: usize,
+    /// Events the result store refused on their merits, set aside (`process_isolating`).
+    pub set_aside: usize,
+}
+
+impl std::ops::AddAssign for ProcessReport {
+    fn add_assign(&mut self, other: Self) {
+        self.fresh += other.fresh;
+        self.redelivered += other.redelivered;
+        self.republished += other.republished;
+        self.set_aside += other.set_aside;
+    }
 }
 
 /// Applies the batch, then updates the cache and live feed with what was fresh. Only the result
@@ -178,6 +195,7 @@ pub async fn process(
         fresh: applied.fresh.len(),
         redelivered: applied.redelivered,
         republished: applied.republished,
+        set_aside: 0,
     })
 }
 

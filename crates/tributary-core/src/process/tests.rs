@@ -13,11 +13,7 @@ fn reading(device: u8, ts: i64, value: i32, anomaly: bool, n: usize) -> ScoredRe
         // Integer-valued floats keep sums exact, so equality is exact whatever the order.
         metrics: [(
             MetricName::parse("m").unwrap(),
-            ScoredValue {
-                value: f64::from(value),
-                score: 0.0,
-                anomaly,
-            },
+            ScoredValue::plain(f64::from(value), 0.0, anomaly),
         )]
         .into(),
         tags: Default::default(),

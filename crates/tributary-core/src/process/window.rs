@@ -26,7 +26,7 @@ pub struct WindowAggregate {
     pub sum: f64,
     pub min: f64,
     pub max: f64,
-    /// The value with the latest event time (ties: the larger value, so merge order never matters).
+    /// The value with the latest event time, by the one rule for "latest" (`latest_order`).
     pub last: f64,
     pub last_ts: Timestamp,
     pub anomalies: u64,
@@ -46,10 +46,9 @@ impl WindowAggregate {
     }
 
     pub fn merge(&self, other: &Self) -> Self {
-        let other_is_later = match other.last_ts.cmp(&self.last_ts) {
-            Ordering::Equal => other.last.total_cmp(&self.last) == Ordering::Greater,
-            order => order == Ordering::Greater,
-        };
+        let other_is_later =
+            super::latest_order(other.last_ts, other.last, self.last_ts, self.last)
+                == Ordering::Greater;
         let (last, last_ts) = if other_is_later {
             (other.last, other.last_ts)
         } else {

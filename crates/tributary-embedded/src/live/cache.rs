@@ -84,7 +84,7 @@ impl Lru {
 }
 
 fn poisoned() -> PortError {
-    PortError::failed("memory cache", "a writer panicked")
+    PortError::broken("memory cache", "a writer panicked")
 }
 
 #[async_trait]

@@ -57,7 +57,7 @@ impl Default for BroadcastLiveFeed {
 }
 
 fn poisoned() -> PortError {
-    PortError::failed("live feed", "a publisher panicked")
+    PortError::broken("live feed", "a publisher panicked")
 }
 
 fn update((id, reading): Numbered) -> LiveUpdate {

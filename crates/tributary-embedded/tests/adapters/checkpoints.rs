@@ -7,12 +7,26 @@ fn state_after(seed: u64, n: u64) -> DeviceState {
     let cfg = DetectorConfig::default();
     let mut state = DeviceState::new();
     for (k, (name, base)) in [("temp", 70.0), ("pressure", 1013.25)].iter().enumerate() {
-        let stats: &mut MetricStats = state.entry(metric(name)).or_default();
+        let metric_cfg = cfg.for_metric(name);
         for i in 0..n {
-            stats.observe(base + noise(seed * 1_000 + k as u64 * 100 + i), &cfg);
+            let x = base + noise(seed * 1_000 + k as u64 * 100 + i);
+            score_value(
+                &mut state,
+                &metric(name),
+                x,
+                at(T0 + i as i64 * 60_000),
+                &metric_cfg,
+            );
         }
     }
     state
+}
+
+fn progress(continuation: &Continuation) -> Progress<'_> {
+    Progress {
+        key: "analyze",
+        continuation,
+    }
 }
 
 #[tokio::test]
@@ -27,11 +41,21 @@ async fn checkpoints_persist_continuation_and_detector_state_across_reopen() -> 
         assert_eq!(cp.continuation("analyze").await?, None);
         // A first commit, then a later one that moves the continuation and replaces pump-a's state.
         let early = vec![(a.clone(), state_after(1, 3))];
-        cp.commit("analyze", Some(&Continuation("7".into())), &early)
-            .await?;
+        cp.commit(
+            "analyze",
+            Some(progress(&Continuation("7".into()))),
+            &early,
+            &[],
+        )
+        .await?;
         let states = vec![(a.clone(), state_a.clone()), (b.clone(), state_b.clone())];
-        cp.commit("analyze", Some(&Continuation("42".into())), &states)
-            .await?;
+        cp.commit(
+            "analyze",
+            Some(progress(&Continuation("42".into()))),
+            &states,
+            &[],
+        )
+        .await?;
     }
 
     let storage = open(dir.path()).await?;
@@ -93,13 +117,14 @@ impl CheckpointStore for CommitFailsOnce<'_> {
     async fn commit(
         &self,
         feed: &str,
-        continuation: Option<&Continuation>,
+        progress: Option<Progress<'_>>,
         states: &[(DeviceId, DeviceState)],
+        set_aside: &[SetAside],
     ) -> Result<(), PortError> {
         if self.commits.fetch_add(1, Ordering::SeqCst) + 1 == self.fail_on {
             return Err(PortError::unavailable("test checkpoints", "crashed"));
         }
-        self.inner.commit(feed, continuation, states).await
+        self.inner.commit(feed, progress, states, set_aside).await
     }
 }
 
@@ -126,7 +151,8 @@ async fn analyzer_replays_identically_after_a_crash_between_publish_and_commit()
     storage.readings.insert_new(&readings).await?;
 
     let cfg = DetectorConfig {
-        warmup: 4,
+        probation: 4,
+        season_secs: 0,
         ..DetectorConfig::default()
     };
     let checkpoints = CommitFailsOnce {
@@ -134,7 +160,7 @@ async fn analyzer_replays_identically_after_a_crash_between_publish_and_commit()
         fail_on: 4,
         commits: AtomicUsize::new(0),
     };
-    let mut analyzer = Analyzer::new("analyze", cfg, 10);
+    let mut analyzer = Analyzer::new("analyze", cfg.clone(), 10);
     let mut outcomes = Vec::new();
     for _ in 0..20 {
         let step = analyzer

@@ -8,10 +8,10 @@ use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
-use tributary_core::analyze::{score, Analyzer, DetectorConfig, DeviceState, MetricStats};
+use tributary_core::analyze::{score, score_value, Analyzer, DetectorConfig, DeviceState};
 use tributary_core::ports::{
-    CheckpointStore, Continuation, EventLog, Inserted, LatestCache, LiveFeed, LiveUpdate,
-    ReadingStore,
+    CheckpointStore, Continuation, EventLog, Inserted, LatestCache, LiveFeed, LiveUpdate, Progress,
+    ReadingStore, SetAside,
 };
 use tributary_core::process::DeviceLatest;
 use tributary_core::{DeviceId, PortError, Reading, ReadingId, ScoredReading};

@@ -22,4 +22,5 @@ conformance!(
     any_batching_with_redeliveries_and_republishes_gives_the_core_aggregate,
     concurrent_applies_of_the_same_batch_count_it_once,
     devices_page_through_every_device_exactly_once,
+    latest_follows_the_core_rule_in_any_order,
 );

@@ -2,15 +2,17 @@
 //! do, written once against the port. Each adapter's tests call these on a fresh store.
 
 mod batching;
+mod latest;
 mod paging;
 pub use batching::*;
+pub use latest::*;
 pub use paging::*;
 
 use crate::*;
 use std::collections::BTreeMap;
 use tributary_core::ports::{Anomaly, Applied, ResultStore};
 use tributary_core::process::{aggregate, ConsumedBatch, LogPosition, WINDOW_MS};
-use tributary_core::{DeviceId, MetricName, ScoredReading, Timestamp};
+use tributary_core::{AnomalyKind, DeviceId, MetricName, ScoredReading, Timestamp};
 
 /// 3 devices, 2 metrics, readings spread over 5 one-minute windows; values keep sums exact.
 fn spread_readings() -> Vec<ScoredReading> {
@@ -282,7 +284,15 @@ pub async fn devices_and_anomalies_reflect_fresh_readings(results: &dyn ResultSt
     let a_temp = a.metrics[&metric("temp")];
     assert_eq!((a_temp.value, a_temp.ts), (11.0, at(T0 + 120_000)));
     assert!(a_temp.anomaly);
-    assert_eq!(a_temp.score, 6.0);
+    assert_eq!(a_temp.score, 0.9);
+    assert_eq!(
+        (a_temp.kind, a_temp.expected, a_temp.upper),
+        (
+            Some(AnomalyKind::Spike),
+            Some(a_temp.value / 2.0),
+            Some(a_temp.value / 2.0 + 1.0)
+        )
+    );
     let a_hum = a.metrics[&metric("hum")];
     assert_eq!((a_hum.value, a_hum.ts), (50.0, at(T0 + 120_000)));
     assert_eq!(a.metrics.len(), 2);
@@ -300,8 +310,12 @@ pub async fn devices_and_anomalies_reflect_fresh_readings(results: &dyn ResultSt
         metric: metric(m),
         ts: at(ts),
         value,
-        score: 6.0,
+        score: 0.9,
         reading_id: rid(id),
+        kind: Some(AnomalyKind::Spike),
+        expected: Some(value / 2.0),
+        lower: Some(value / 2.0 - 1.0),
+        upper: Some(value / 2.0 + 1.0),
     };
     let all = vec![
         anomaly("pump-b", "b2", "hum", T0 + 180_000, 90.0),
