@@ -3,7 +3,9 @@
 //! once and in order, and a broken store sets nothing aside.
 
 use super::*;
-use crate::ports::{Anomaly, Applied, CurrentWindows, LatestCache, LiveFeed, ResultStore};
+use crate::ports::{
+    Anomaly, Applied, CurrentWindows, LatestCache, LiveFeed, LiveUpdate, ResultStore,
+};
 use crate::process::{DeviceLatest, WindowAggregate, WindowKey};
 use crate::{DeviceId, MetricName, ReadingId, ScoredValue, Timestamp};
 use futures::executor::block_on;
@@ -56,7 +58,11 @@ impl ResultStore for Store {
     async fn positions(&self, _: &str) -> Result<BTreeMap<i32, i64>, PortError> {
         Ok(self.positions.lock().unwrap().clone())
     }
-    async fn devices(&self) -> Result<Vec<DeviceLatest>, PortError> {
+    async fn devices(
+        &self,
+        _: Option<&DeviceId>,
+        _: usize,
+    ) -> Result<Vec<DeviceLatest>, PortError> {
         Ok(vec![])
     }
     async fn device(&self, _: &DeviceId) -> Result<Option<DeviceLatest>, PortError> {
@@ -99,7 +105,7 @@ impl LiveFeed for Nowhere {
     async fn publish(&self, _: &[ScoredReading]) -> Result<(), PortError> {
         Ok(())
     }
-    fn subscribe(&self) -> BoxStream<'static, ScoredReading> {
+    fn subscribe(&self, _: Option<u64>) -> BoxStream<'static, LiveUpdate> {
         Box::pin(futures::stream::empty())
     }
 }
