@@ -3,7 +3,8 @@
 //! outlier cannot blind the detector, and learning paused while a change is building up.
 
 use super::observe::{
-    Baseline, Phase, CUSUM_H, EXCESS_MIN, FLAT_LEVEL_ALPHA, FLAT_SCALE_ALPHA, P0, Q_MAX, Q_MIN,
+    Baseline, Phase, CUSUM_H, EXCESS_MIN, FLAT_LEVEL_ALPHA, FLAT_SCALE_ALPHA, LOG_EXCESS_0,
+    LOG_EXCESS_MIN, P0, Q_MAX, Q_MIN,
 };
 use super::state::{MetricState, BINS};
 
@@ -11,6 +12,14 @@ use super::state::{MetricState, BINS};
 const WINSOR: f64 = 3.0;
 /// Learning rate of the tail quantile and of the median excess over it.
 const TAIL_RATE: f64 = 0.05;
+/// Learning rate of the power-law tail's scale, per exceedance of `q`.
+const LOG_RATE: f64 = 0.1;
+/// The same for a flagged value: slower, so that one incident barely moves it, while the ordinary
+/// bursts of heavy-tailed traffic, many of which alarm at first, still teach it.
+const UNUSUAL_LOG_RATE: f64 = 0.02;
+/// Each exceedance counts as at most e times `q` for the power-law tail (one enormous spike must
+/// not make the tail heavy).
+const LOG_CAP: f64 = 1.0;
 /// Learning rate of the autocorrelation and of the idle shares.
 const SLOW_RATE: f64 = 0.01;
 /// A run of one value this long, not flagged, makes that value the idle value.
@@ -40,7 +49,7 @@ impl MetricState {
         self.tick(ts);
         if e.settled && !self.settled {
             // What z looked like while the baseline was being learnt says little about its tail.
-            (self.q, self.excess, self.settled) = (3.0, 1.0, true);
+            (self.q, self.excess, self.log_excess, self.settled) = (3.0, 1.0, LOG_EXCESS_0, true);
         }
         let step = (x - self.prev).abs();
         if step > 0.0 && (self.quantum == 0.0 || step < self.quantum) {
@@ -64,6 +73,12 @@ impl MetricState {
         if self.repeats >= PLATEAU_RUN && !self.stuck_flagged && self.plateau != Some(x) {
             self.plateau = Some(x);
         }
+        if idle {
+            // The idle value is a mode of its own (a machine stopped), not a level: it teaches
+            // neither the level, the bins nor the tail, so the running values are still expected.
+            self.prev_dev = 0.0;
+            return;
+        }
         let rates = self.rates();
         let r = e.r;
         let spread = e.base.spread;
@@ -72,8 +87,12 @@ impl MetricState {
         let quiet = self.repeats >= 2 || suspect;
         if e.unusual_point {
             // Out of the level and range; but a phase that is "unusual" every day (the edge of a
-            // square wave) is learnt by its bins.
+            // square wave) is learnt by its bins, and the tail learns it (a metric whose ordinary
+            // bursts alarm must learn that its tail is heavy: keeping alarms out would hide it).
             self.prev_dev = 0.0;
+            if !suspect && e.z > self.q {
+                self.learn_log_tail(e.z, UNUSUAL_LOG_RATE);
+            }
             if !e.base.first_visit {
                 self.learn_bins(
                     x,
@@ -111,7 +130,9 @@ impl MetricState {
         } else {
             level_a
         };
-        self.level += level_a * w;
+        if !e.base.partial {
+            self.level += level_a * w;
+        }
         if !quiet {
             self.scale += scale_a * (r.abs().min(4.0 * spread) - self.scale);
             self.learn_tail(e.z);
@@ -127,9 +148,12 @@ impl MetricState {
             (self.repeats, self.stuck_flagged) = (0, false);
         }
         self.prev = x;
+        self.prev_dev = 0.0;
         self.streak = 0;
         self.rest = self.rest.saturating_sub(1);
-        if let Some(ph) = phase {
+        // Only idling where it is usual teaches where it is usual: a run that merely goes on (a
+        // weekend) must not make a weekday's working hours look like idle time.
+        if let Some(ph) = phase.filter(|ph| self.idle_at(Some(*ph)) >= super::observe::IDLE_MIN) {
             self.learn_idle(ph, 1.0);
         }
     }
@@ -207,21 +231,35 @@ impl MetricState {
     }
 
     /// Tracks the 99.5th percentile of z, and the median excess over it (robust to the odd
-    /// enormous value), as the scale of an exponential tail.
+    /// enormous value), as the scale of an exponential tail; and the mean of ln(z / q) beyond
+    /// it, as the scale of a power-law (Pareto) tail.
     fn learn_tail(&mut self, z: f64) {
         if z > self.q {
-            let median = self.excess * std::f64::consts::LN_2;
-            let median = if z - self.q > median {
-                median * (1.0 + TAIL_RATE)
-            } else {
-                median * (1.0 - TAIL_RATE)
+            let median = |scale: f64, excess: f64| {
+                let m = scale * std::f64::consts::LN_2;
+                let m = if excess > m {
+                    m * (1.0 + TAIL_RATE)
+                } else {
+                    m * (1.0 - TAIL_RATE)
+                };
+                m / std::f64::consts::LN_2
             };
-            self.excess = (median / std::f64::consts::LN_2).max(EXCESS_MIN);
+            self.excess = median(self.excess, z - self.q).max(EXCESS_MIN);
+            // A mean (the logarithm already tames outliers), learnt fast enough to find a heavy
+            // tail within a few dozen exceedances.
+            self.learn_log_tail(z, LOG_RATE);
             self.q += TAIL_RATE * self.q * (1.0 - P0);
         } else {
             self.q -= TAIL_RATE * self.q * P0;
         }
         self.q = self.q.clamp(Q_MIN, Q_MAX);
+    }
+
+    /// Learns the power-law tail's scale from an exceedance of `q`.
+    fn learn_log_tail(&mut self, z: f64, rate: f64) {
+        let ln = (z / self.q).ln().min(LOG_CAP);
+        self.log_excess += rate * (ln - self.log_excess);
+        self.log_excess = self.log_excess.max(LOG_EXCESS_MIN);
     }
 
     /// Moves the level by the shift the change test saw (the mean deviation over its run, or, for
@@ -232,6 +270,10 @@ impl MetricState {
         } else {
             self.level = x - self.offset_at(base.phase);
         }
+        self.restart_change_test();
+    }
+
+    pub(super) fn restart_change_test(&mut self) {
         (self.up, self.down, self.run, self.run_sum, self.run_dev) = (0.0, 0.0, 0, 0.0, 0.0);
         self.streak = 0;
     }

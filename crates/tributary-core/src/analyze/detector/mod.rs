@@ -6,9 +6,11 @@
 mod config;
 mod fold;
 mod observe;
+mod pack;
 mod state;
 #[cfg(test)]
 mod tests;
+mod week;
 
 pub use config::{DetectorConfig, MetricConfig, MetricOverride, DEFAULT_THRESHOLD};
 pub use state::{DeviceState, MetricState};

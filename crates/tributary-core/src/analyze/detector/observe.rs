@@ -13,6 +13,10 @@ pub(super) const Q_MAX: f64 = 1e6;
 /// z's 99.5th percentile when deviations are normal; a larger `q` means a heavier-tailed metric.
 const Q_NORMAL: f64 = 3.5;
 pub(super) const EXCESS_MIN: f64 = 0.5;
+/// The power-law tail's scale (mean ln(z / q) beyond `q`): at the start (what normal deviations
+/// give, so that a light-tailed metric is judged by its exponential tail), and at least.
+pub(super) const LOG_EXCESS_0: f64 = 0.12;
+pub(super) const LOG_EXCESS_MIN: f64 = 0.08;
 /// CUSUM: per-reading allowance, clip of each standardised deviation, and the sum that scores as
 /// the default threshold.
 const CUSUM_K: f64 = 1.0;
@@ -25,7 +29,9 @@ const STREAK: i32 = 3;
 /// Autocorrelation is capped here, so that a smooth metric keeps some sensitivity.
 const RHO_MAX: f64 = 0.9;
 /// A phase where the metric idles at least this often accepts the idle value without question.
-const IDLE_MIN: f32 = 0.05;
+pub(super) const IDLE_MIN: f32 = 0.05;
+/// The spread is at least this share of the seasonal pattern's range.
+const PATTERN_FLOOR: f64 = 0.01;
 /// Smoothing per reading when no season is learnt.
 pub(super) const FLAT_LEVEL_ALPHA: f64 = 0.05;
 pub(super) const FLAT_SCALE_ALPHA: f64 = 0.02;
@@ -39,6 +45,13 @@ pub(super) struct Phase {
     pub f: f64,
     pub d0: f64,
     pub d1: f64,
+    /// At an edge of the pattern, the nearer bin's value is carried on along its own side's slope
+    /// to this phase (the ramp of a sawtooth up to its drop); 0 elsewhere.
+    pub ext: f64,
+    /// The phase is at such an edge.
+    pub edge: bool,
+    /// The seasonal pattern's range (highest learnt offset minus lowest).
+    pub range: f64,
 }
 
 /// What a value is judged against.
@@ -49,6 +62,9 @@ pub(super) struct Baseline {
     pub phase: Option<Phase>,
     /// No learnt bin covers this phase yet.
     pub first_visit: bool,
+    /// One of the two bins around this phase is not learnt yet (the first season): a deviation
+    /// is the shape still being learnt, not news about the level.
+    pub partial: bool,
 }
 
 impl MetricState {
@@ -66,6 +82,10 @@ impl MetricState {
         if cfg.season_ms != self.season_ms {
             self.reset_season(cfg.season_ms);
         }
+        let late = ts < self.last_ts;
+        if !late {
+            self.enter_day(ts);
+        }
         let base = self.baseline(ts, cfg);
         let z_band = self.z_at(cfg.threshold);
         let mut out = ScoredValue {
@@ -74,16 +94,27 @@ impl MetricState {
             upper: Some(base.expected + z_band * base.spread),
             ..ScoredValue::plain(x, 0.0, false)
         };
-        let late = ts < self.last_ts;
-        if !late && self.plateau == Some(x) && self.idle_at(base.phase) >= IDLE_MIN {
-            // Idling where the metric often idles (a machine off at night): nothing to judge.
-            self.fold_idle(x, ts, base.phase);
-            return out;
+        if !late && self.plateau == Some(x) {
+            // Idling where the metric often idles (a machine off at night), or staying idle past
+            // the time it usually starts (a weekend, which a daily season cannot know): nothing to
+            // judge. Going idle where it never does is judged, and so is the idle run it starts.
+            let usual = self.idle_at(base.phase) >= IDLE_MIN || (self.prev == x && self.idle_usual);
+            self.idle_usual = usual;
+            if usual {
+                self.fold_idle(x, ts, base.phase);
+                return out;
+            }
         }
         let r = x - base.expected;
-        let rho = (self.uu / self.u2).clamp(0.0, RHO_MAX);
         // The surprise is in the innovation: what the deviation adds to the part the previous
-        // deviation predicts (autocorrelated noise wanders; a spike jumps).
+        // deviation predicts (autocorrelated noise wanders; a spike jumps). Across an edge of the
+        // pattern the previous deviation, on the other side of a jump, predicts nothing.
+        let at_edge = base.phase.is_some_and(|ph| ph.edge);
+        let rho = if at_edge {
+            0.0
+        } else {
+            (self.uu / self.u2).clamp(0.0, RHO_MAX)
+        };
         let dev = r / base.spread;
         let z = (dev - rho * self.prev_dev).abs() / (1.0 - rho * rho).sqrt();
         // A phase seen for the first time has no baseline yet: only the range guard can judge it.
@@ -93,7 +124,9 @@ impl MetricState {
             self.tail_score(z)
         };
         let mut kind = AnomalyKind::Spike;
-        if self.outside(x, base.spread) {
+        // Beyond the range seen, unless the metric's own tail says such values are ordinary (a
+        // new record burst of heavy-tailed traffic).
+        if self.outside(x, base.spread) && (base.first_visit || score >= 0.5 * cfg.threshold) {
             (score, kind) = (1.0, AnomalyKind::OutOfRange);
         }
         let point_score = score;
@@ -127,10 +160,17 @@ impl MetricState {
         };
         self.fold(x, ts, &evidence);
         if change >= cfg.threshold || (self.streak.abs() >= STREAK && (self.rest > 0 || !allowed)) {
-            self.relevel(x, base);
+            if self.plateau == Some(x) {
+                // Gone idle: the running level stays what it was; the change test starts again.
+                self.restart_change_test();
+            } else {
+                self.relevel(x, base);
+            }
         }
         if out.anomaly {
             self.rest = REST;
+            // One incident, one alarm: an idle run that was flagged is known for the rest of it.
+            self.idle_usual |= self.plateau == Some(x);
             self.stuck_flagged |= kind == AnomalyKind::Stuck;
         } else {
             self.rest = self.rest.saturating_sub(1);
@@ -143,6 +183,7 @@ impl MetricState {
         self.n = 1;
         (self.first_ts, self.last_ts) = (ts, ts);
         (self.level, self.prev, self.lo, self.hi) = (x, x, x, x);
+        self.day = ts.div_euclid(super::week::DAY_MS);
     }
 
     fn reset_season(&mut self, season_ms: i64) {
@@ -177,29 +218,51 @@ impl MetricState {
             f: p - floor,
             d0: 0.0,
             d1: 0.0,
+            ext: 0.0,
+            edge: false,
+            range: 0.0,
         };
-        (ph.d0, ph.d1) = self.distances(ph);
+        let (mut lo, mut hi) = (f32::INFINITY, f32::NEG_INFINITY);
+        for (o, v) in self.offsets.iter().zip(&self.visits) {
+            if *v > 0 {
+                (lo, hi) = (lo.min(*o), hi.max(*o));
+            }
+        }
+        ph.range = f64::from(hi - lo).max(0.0);
+        (ph.d0, ph.d1, ph.ext, ph.edge) = self.distances(ph);
         Some(ph)
     }
 
     /// How much each of the two bins around a phase speaks for it: linear by distance, except
     /// across a jump of the seasonal pattern (the edge of a square wave or sawtooth), where the
-    /// nearer bin alone does — interpolating across an edge would expect a value in the middle.
-    pub(super) fn distances(&self, ph: Phase) -> (f64, f64) {
+    /// nearer bin alone does — interpolating across an edge would expect a value in the middle —
+    /// carried on along the slope from its other neighbour (`Phase::ext`).
+    pub(super) fn distances(&self, ph: Phase) -> (f64, f64, f64, bool) {
         if self.visits[ph.k0] > 0 && self.visits[ph.k1] > 0 {
             let step = f64::from((self.offsets[ph.k0] - self.offsets[ph.k1]).abs());
             let noise = f64::from(self.spreads[ph.k0].max(self.spreads[ph.k1]));
-            let (mut lo, mut hi) = (f32::INFINITY, f32::NEG_INFINITY);
-            for (o, v) in self.offsets.iter().zip(&self.visits) {
-                if *v > 0 {
-                    (lo, hi) = (lo.min(*o), hi.max(*o));
-                }
-            }
-            if step > 0.25 * f64::from(hi - lo) && step > 4.0 * noise {
-                return if ph.f < 0.5 { (1.0, 0.0) } else { (0.0, 1.0) };
+            if step > 0.25 * ph.range && step > 4.0 * noise {
+                // The nearer bin, the neighbour on its far side, and how far (in bins) the phase
+                // is from the nearer bin's centre, away from that neighbour.
+                let (near, outer, dist) = if ph.f < 0.5 {
+                    (ph.k0, (ph.k0 + BINS - 1) % BINS, ph.f)
+                } else {
+                    (ph.k1, (ph.k1 + 1) % BINS, 1.0 - ph.f)
+                };
+                let slope = f64::from(self.offsets[near] - self.offsets[outer]);
+                let ext = if self.visits[outer] > 0 && slope.abs() < 0.5 * step {
+                    slope * dist
+                } else {
+                    0.0
+                };
+                return if ph.f < 0.5 {
+                    (1.0, 0.0, ext, true)
+                } else {
+                    (0.0, 1.0, ext, true)
+                };
             }
         }
-        (1.0 - ph.f, ph.f)
+        (1.0 - ph.f, ph.f, 0.0, false)
     }
 
     /// The weights of the two bins around a phase: by `distances`, bins never learnt or mostly
@@ -220,13 +283,13 @@ impl MetricState {
     pub(super) fn offset_at(&self, phase: Option<Phase>) -> f64 {
         match phase.and_then(|ph| self.weights(ph).map(|w| (ph, w))) {
             Some((ph, (w0, w1))) => {
-                w0 * f64::from(self.offsets[ph.k0]) + w1 * f64::from(self.offsets[ph.k1])
+                w0 * f64::from(self.offsets[ph.k0]) + w1 * f64::from(self.offsets[ph.k1]) + ph.ext
             }
             None => 0.0,
         }
     }
 
-    fn idle_at(&self, phase: Option<Phase>) -> f32 {
+    pub(super) fn idle_at(&self, phase: Option<Phase>) -> f32 {
         match phase {
             Some(ph) => {
                 let f = ph.f as f32;
@@ -239,36 +302,55 @@ impl MetricState {
     fn baseline(&self, ts: i64, cfg: &MetricConfig) -> Baseline {
         let phase = self.phase(ts);
         let learnt = phase.and_then(|ph| self.weights(ph).map(|w| (ph, w)));
+        // A phase where the metric always idles expects the idle value, and any other is news.
+        let idling = match (learnt, self.plateau) {
+            (None, Some(idle)) if phase.is_some() && self.idle_at(phase) >= 0.5 => Some(idle),
+            _ => None,
+        };
         let (offset, local) = match learnt {
             Some((ph, (w0, w1))) => (
-                w0 * f64::from(self.offsets[ph.k0]) + w1 * f64::from(self.offsets[ph.k1]),
+                w0 * f64::from(self.offsets[ph.k0]) + w1 * f64::from(self.offsets[ph.k1]) + ph.ext,
                 w0 * f64::from(self.spreads[ph.k0]) + w1 * f64::from(self.spreads[ph.k1]),
             ),
             None => (0.0, self.scale),
         };
-        let expected = self.level + offset;
+        let expected = idling.unwrap_or(self.level + offset);
         let floor = cfg
             .min_spread
             .max(0.5 * self.quantum)
             .max(1e-6 * expected.abs())
+            // A noise-free pattern is not expected to repeat to better than 1% of its range.
+            .max(PATTERN_FLOOR * phase.map_or(0.0, |ph| ph.range))
             .max(1e-12);
+        let spread = match idling {
+            Some(_) => (0.25 * self.scale).max(floor),
+            None => local.max(0.5 * self.scale).max(floor),
+        };
         Baseline {
             expected,
-            spread: local.max(0.5 * self.scale).max(floor),
+            spread,
             phase,
-            first_visit: phase.is_some() && learnt.is_none(),
+            first_visit: phase.is_some() && learnt.is_none() && idling.is_none(),
+            partial: phase.is_some_and(|ph| self.visits[ph.k0] == 0 || self.visits[ph.k1] == 0),
         }
     }
 
-    /// −log10 of the tail probability of z (peaks over the running quantile, exponential tail).
+    /// −log10 of the tail probability of z (peaks over the running quantile), by whichever tail
+    /// fits the metric's excesses more loosely: exponential (light-tailed noise), or power-law
+    /// (bursty traffic, whose ordinary bursts are many times its typical deviation).
     fn tail_score(&self, z: f64) -> f64 {
-        let nats = -P0.ln() + (z - self.q) / self.excess;
+        let light = (z - self.q) / self.excess;
+        let heavy = (z.max(1e-300) / self.q).ln() / self.log_excess;
+        let nats = -P0.ln() + light.min(heavy);
         (nats / std::f64::consts::LN_10 / 10.0).clamp(0.0, 1.0)
     }
 
     /// The z at which `tail_score` reaches `threshold`: the band's half-width in spreads.
     fn z_at(&self, threshold: f64) -> f64 {
-        (self.q + self.excess * (threshold * 10.0 * std::f64::consts::LN_10 + P0.ln())).max(0.0)
+        let nats = threshold * 10.0 * std::f64::consts::LN_10 + P0.ln();
+        let light = self.q + self.excess * nats;
+        let heavy = self.q * (self.log_excess * nats).min(700.0).exp();
+        light.max(heavy).max(0.0)
     }
 
     /// Far outside everything seen so far: beyond the range by its own width (at least 10 spreads).
