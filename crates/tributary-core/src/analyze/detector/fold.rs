@@ -12,14 +12,10 @@ use super::state::{MetricState, BINS};
 const WINSOR: f64 = 3.0;
 /// Learning rate of the tail quantile and of the median excess over it.
 const TAIL_RATE: f64 = 0.05;
-/// Learning rate of the power-law tail's scale, per exceedance of `q`.
-const LOG_RATE: f64 = 0.1;
-/// The same for a flagged value: slower, so that one incident barely moves it, while the ordinary
-/// bursts of heavy-tailed traffic, many of which alarm at first, still teach it.
-const UNUSUAL_LOG_RATE: f64 = 0.02;
-/// Each exceedance counts as at most e times `q` for the power-law tail (one enormous spike must
-/// not make the tail heavy).
-const LOG_CAP: f64 = 1.0;
+/// Learning rate of the power-law tail's scale, per exceedance of `q`, and the most one
+/// exceedance counts for (ln of z / q).
+const LOG_RATE: f64 = 0.05;
+const LOG_CAP: f64 = 2.0;
 /// Learning rate of the autocorrelation and of the idle shares.
 const SLOW_RATE: f64 = 0.01;
 /// A run of one value this long, not flagged, makes that value the idle value.
@@ -47,10 +43,6 @@ impl MetricState {
     /// Learns from `x`.
     pub(super) fn fold(&mut self, x: f64, ts: i64, e: &Evidence) {
         self.tick(ts);
-        if e.settled && !self.settled {
-            // What z looked like while the baseline was being learnt says little about its tail.
-            (self.q, self.excess, self.log_excess, self.settled) = (3.0, 1.0, LOG_EXCESS_0, true);
-        }
         let step = (x - self.prev).abs();
         if step > 0.0 && (self.quantum == 0.0 || step < self.quantum) {
             self.quantum = step;
@@ -67,10 +59,23 @@ impl MetricState {
             0
         };
         let idle = self.plateau == Some(x);
-        if let Some(ph) = e.base.phase {
-            self.learn_idle(ph, if idle { 1.0 } else { 0.0 });
+        let suspect = e.settled && self.up.max(self.down) > CUSUM_H * SUSPECT;
+        match e.base.phase {
+            // Idling that builds up a change (traffic gone to zero) does not teach that idling
+            // is usual there.
+            Some(_) if idle && suspect => {}
+            Some(ph) => self.learn_idle(ph, if idle { 1.0 } else { 0.0 }),
+            None => {}
         }
-        if self.repeats >= PLATEAU_RUN && !self.stuck_flagged && self.plateau != Some(x) {
+        // Only a value the metric could idle at: its lowest, or any if it rarely changes
+        // (otherwise a run of repeats is the stuck test's business). Zero is not special: busy
+        // traffic that never went to zero is down, not idle, when it does.
+        let could_idle = x <= self.lo || self.change_rate < 0.5;
+        if self.repeats >= PLATEAU_RUN
+            && could_idle
+            && !self.stuck_flagged
+            && self.plateau != Some(x)
+        {
             self.plateau = Some(x);
         }
         if idle {
@@ -83,15 +88,15 @@ impl MetricState {
         let r = e.r;
         let spread = e.base.spread;
         let w = r.clamp(-WINSOR * spread, WINSOR * spread);
-        let suspect = e.settled && self.up.max(self.down) > CUSUM_H * SUSPECT;
         let quiet = self.repeats >= 2 || suspect;
         if e.unusual_point {
             // Out of the level and range; but a phase that is "unusual" every day (the edge of a
             // square wave) is learnt by its bins, and the tail learns it (a metric whose ordinary
             // bursts alarm must learn that its tail is heavy: keeping alarms out would hide it).
             self.prev_dev = 0.0;
-            if !suspect && e.z > self.q {
-                self.learn_log_tail(e.z, UNUSUAL_LOG_RATE);
+            if !suspect && self.rest == 0 && e.z > self.q {
+                // (Only the first of an incident's values: the rest are the same incident.)
+                self.learn_log_tail(e.z);
             }
             if !e.base.first_visit {
                 self.learn_bins(
@@ -110,8 +115,12 @@ impl MetricState {
             self.u2 += SLOW_RATE * (dev * dev - self.u2);
         }
         self.prev_dev = dev;
-        self.lo = self.lo.min(x);
-        self.hi = self.hi.max(x);
+        if self.rest == 0 && !suspect {
+            // (An incident's values do not widen the range seen: an outage at zero must not make
+            // zero look like a value the metric takes.)
+            self.lo = self.lo.min(x);
+            self.hi = self.hi.max(x);
+        }
         self.learn_bins(
             x,
             e.base.phase,
@@ -131,6 +140,13 @@ impl MetricState {
             level_a
         };
         if !e.base.partial {
+            // While a change is building up the level follows only what is within the usual
+            // noise, so that the change test can see it whole.
+            let w = if suspect && self.rest == 0 {
+                w.clamp(-spread, spread)
+            } else {
+                w
+            };
             self.level += level_a * w;
         }
         if !quiet {
@@ -156,6 +172,13 @@ impl MetricState {
         if let Some(ph) = phase.filter(|ph| self.idle_at(Some(*ph)) >= super::observe::IDLE_MIN) {
             self.learn_idle(ph, 1.0);
         }
+    }
+
+    /// Ends probation: what z looked like while the baseline was being learnt says little about
+    /// its tail, which starts afresh.
+    pub(super) fn settle(&mut self) {
+        (self.q, self.excess, self.log_excess, self.settled) = (3.0, 1.0, LOG_EXCESS_0, true);
+        self.settled_n = self.n;
     }
 
     fn tick(&mut self, ts: i64) {
@@ -245,9 +268,7 @@ impl MetricState {
                 m / std::f64::consts::LN_2
             };
             self.excess = median(self.excess, z - self.q).max(EXCESS_MIN);
-            // A mean (the logarithm already tames outliers), learnt fast enough to find a heavy
-            // tail within a few dozen exceedances.
-            self.learn_log_tail(z, LOG_RATE);
+            self.learn_log_tail(z);
             self.q += TAIL_RATE * self.q * (1.0 - P0);
         } else {
             self.q -= TAIL_RATE * self.q * P0;
@@ -256,10 +277,11 @@ impl MetricState {
     }
 
     /// Learns the power-law tail's scale from an exceedance of `q`.
-    fn learn_log_tail(&mut self, z: f64, rate: f64) {
+    fn learn_log_tail(&mut self, z: f64) {
+        // The mean (Hill's estimator of 1/α), since the far tail is what it must describe; each
+        // exceedance capped, so that one enormous value cannot make the tail heavy.
         let ln = (z / self.q).ln().min(LOG_CAP);
-        self.log_excess += rate * (ln - self.log_excess);
-        self.log_excess = self.log_excess.max(LOG_EXCESS_MIN);
+        self.log_excess = (self.log_excess + LOG_RATE * (ln - self.log_excess)).max(LOG_EXCESS_MIN);
     }
 
     /// Moves the level by the shift the change test saw (the mean deviation over its run, or, for

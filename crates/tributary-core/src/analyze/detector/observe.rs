@@ -13,7 +13,7 @@ pub(super) const Q_MAX: f64 = 1e6;
 /// z's 99.5th percentile when deviations are normal; a larger `q` means a heavier-tailed metric.
 const Q_NORMAL: f64 = 3.5;
 pub(super) const EXCESS_MIN: f64 = 0.5;
-/// The power-law tail's scale (mean ln(z / q) beyond `q`): at the start (what normal deviations
+/// The power-law tail's scale (of ln(z / q) beyond `q`): at the start (what normal deviations
 /// give, so that a light-tailed metric is judged by its exponential tail), and at least.
 pub(super) const LOG_EXCESS_0: f64 = 0.12;
 pub(super) const LOG_EXCESS_MIN: f64 = 0.08;
@@ -22,6 +22,10 @@ pub(super) const LOG_EXCESS_MIN: f64 = 0.08;
 const CUSUM_K: f64 = 1.0;
 const CLIP: f64 = 3.0;
 pub(super) const CUSUM_H: f64 = 12.0;
+/// Values the restarted tail learns from before anything is flagged: 1/P0 (or a season).
+const TAIL_WARMUP: u64 = 200;
+/// Decades (of −log10 p) a run of repeats must add beyond the threshold to count as stuck.
+const STUCK_GRACE: f64 = 2.0;
 /// Readings after an alarm during which no new alarm is raised (the incident is the same).
 const REST: u32 = 20;
 /// Consecutive clipped deviations on one side that move the level there (after an alarm).
@@ -85,6 +89,9 @@ impl MetricState {
         let late = ts < self.last_ts;
         if !late {
             self.enter_day(ts);
+            if !self.settled && self.probation_over(ts, cfg) {
+                self.settle();
+            }
         }
         let base = self.baseline(ts, cfg);
         let z_band = self.z_at(cfg.threshold);
@@ -126,7 +133,7 @@ impl MetricState {
         let mut kind = AnomalyKind::Spike;
         // Beyond the range seen, unless the metric's own tail says such values are ordinary (a
         // new record burst of heavy-tailed traffic).
-        if self.outside(x, base.spread) && (base.first_visit || score >= 0.5 * cfg.threshold) {
+        if self.outside(x, base.spread) && (base.first_visit || score >= cfg.threshold) {
             (score, kind) = (1.0, AnomalyKind::OutOfRange);
         }
         let point_score = score;
@@ -200,8 +207,22 @@ impl MetricState {
     }
 
     /// Late readings count as the newest one for probation: being late does not reopen it.
+    /// After probation the tail starts afresh, and a tail quantile of p means something only
+    /// after about 1/p values: until then nothing is flagged.
     fn may_alarm(&self, ts: i64, cfg: &MetricConfig) -> bool {
-        self.rest == 0 && self.probation_over(ts.max(self.last_ts), cfg)
+        self.rest == 0
+            && self.probation_over(ts.max(self.last_ts), cfg)
+            && self.settled
+            && self.n >= self.settled_n + self.tail_warmup()
+    }
+
+    /// `TAIL_WARMUP` values, but no more than a season's worth (sparse metrics would wait days).
+    fn tail_warmup(&self) -> u64 {
+        if self.season_ms > 0 && self.interval > 0.0 {
+            TAIL_WARMUP.min((self.season_ms as f64 / self.interval) as u64)
+        } else {
+            TAIL_WARMUP
+        }
     }
 
     fn phase(&self, ts: i64) -> Option<Phase> {
@@ -323,7 +344,7 @@ impl MetricState {
             .max(PATTERN_FLOOR * phase.map_or(0.0, |ph| ph.range))
             .max(1e-12);
         let spread = match idling {
-            Some(_) => (0.25 * self.scale).max(floor),
+            Some(_) => floor,
             None => local.max(0.5 * self.scale).max(floor),
         };
         Baseline {
@@ -391,10 +412,12 @@ impl MetricState {
             return 0.0;
         }
         self.repeats += 1;
-        if self.stuck_flagged || x == 0.0 || x <= self.lo {
+        if self.stuck_flagged || x <= self.lo {
             return 0.0;
         }
         let per_repeat = -(1.0 - self.change_rate.min(0.9)).log10();
-        (f64::from(self.repeats) * per_repeat / 10.0).min(1.0)
+        // A frozen value goes on for long: it can wait for two more decades of evidence than a
+        // spike, which keeps a small count's ordinary repeats (1, 1, 1, …) from alarming.
+        ((f64::from(self.repeats) * per_repeat - STUCK_GRACE) / 10.0).clamp(0.0, 1.0)
     }
 }

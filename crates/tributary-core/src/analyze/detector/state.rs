@@ -54,7 +54,7 @@ pub struct MetricState {
     pub q: f64,
     /// Mean excess of z over `q` when exceeded (the tail's scale).
     pub excess: f64,
-    /// Mean of ln(z / q) when z exceeds `q` (a power-law tail's scale).
+    /// Mean of ln(z / q) when z exceeds `q` (a power-law tail's scale, 1/α).
     #[serde(default = "log_excess_0")]
     pub log_excess: f64,
     /// Two-sided CUSUM of standardised deviations, and the length and sum of the current run.
@@ -81,6 +81,9 @@ pub struct MetricState {
     pub rest: u32,
     /// Probation has ended (and the tail, learnt while the baseline was still rough, restarted).
     pub settled: bool,
+    /// `n` when probation ended.
+    #[serde(default)]
+    pub settled_n: u64,
     /// Weekday levels (daily season only): the day (days since the epoch) of the last reading,
     /// the level when it began, whether its start is still to be measured, the jump at the start
     /// of each weekday (`day % 7`), and which of them have been seen.
@@ -135,6 +138,7 @@ impl MetricState {
             quantum: 0.0,
             rest: 0,
             settled: false,
+            settled_n: 0,
             day: 0,
             day_start: 0.0,
             week_pending: false,
