@@ -239,7 +239,7 @@ impl MetricState {
     }
 
     /// Smoothing rates (level, seasonal bin, overall spread) per reading, from the typical interval
-    /// and the season: the level remembers ~2 h of a day, each bin ~2 days of its phase.
+    /// and the season: the level remembers ~3 h of a day, each bin ~2 days of its phase.
     fn rates(&self) -> (f64, f64, f64) {
         if self.season_ms <= 0 || self.interval <= 0.0 {
             return (FLAT_LEVEL_ALPHA, 0.0, FLAT_SCALE_ALPHA);
@@ -247,7 +247,7 @@ impl MetricState {
         let season = self.season_ms as f64;
         let rate = |tau: f64| (1.0 - (-self.interval / tau).exp()).clamp(1e-4, 0.5);
         (
-            rate(season / 12.0),
+            rate(season / 8.0),
             rate(2.0 * season / BINS as f64),
             rate(season / 4.0),
         )

@@ -324,8 +324,16 @@ impl MetricState {
         let phase = self.phase(ts);
         let learnt = phase.and_then(|ph| self.weights(ph).map(|w| (ph, w)));
         // A phase where the metric always idles expects the idle value, and any other is news.
-        let idling = match (learnt, self.plateau) {
-            (None, Some(idle)) if phase.is_some() && self.idle_at(phase) >= 0.5 => Some(idle),
+        // So does a phase never learnt that the metric has been idling through: a value leaving
+        // the idle value there is judged, not learnt as the phase's first. (Either bin will do:
+        // next to where it starts idling, too.)
+        let idling = match (learnt, self.plateau, phase) {
+            (None, Some(idle), Some(ph))
+                if self.idle[ph.k0].max(self.idle[ph.k1]) >= 0.5
+                    || (self.prev == idle && self.idle_usual) =>
+            {
+                Some(idle)
+            }
             _ => None,
         };
         let (offset, local) = match learnt {
