@@ -2,9 +2,10 @@
 //! autocorrelation, range, step size and idling, with every deviation winsorised so that one
 //! outlier cannot blind the detector, and learning paused while a change is building up.
 
+use super::baseline::{Baseline, Phase};
 use super::observe::{
-    Baseline, Phase, CUSUM_H, EXCESS_MIN, FLAT_LEVEL_ALPHA, FLAT_SCALE_ALPHA, LOG_EXCESS_0,
-    LOG_EXCESS_MIN, P0, Q_MAX, Q_MIN,
+    CUSUM_H, EXCESS_MIN, FLAT_LEVEL_ALPHA, FLAT_SCALE_ALPHA, LOG_EXCESS_0, LOG_EXCESS_MIN, P0,
+    Q_MAX, Q_MIN,
 };
 use super::state::{MetricState, BINS};
 

@@ -1,5 +1,6 @@
-//! What the detector remembers per (device, metric), how it is stored, and how stored state of the
-//! first detector (version 1: `{n, mean, var}`) migrates. About 0.9 KiB in memory.
+//! What the detector remembers per (device, metric), how it is stored (format 3: per-bin arrays
+//! packed, see `pack`), and how stored state of format 2 (plain arrays) and of the first detector
+//! (version 1: `{n, mean, var}`) loads. About 1 KiB in memory.
 
 use crate::MetricName;
 use serde::{Deserialize, Serialize};
