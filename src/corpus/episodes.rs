@@ -90,7 +90,7 @@ fn apply(
     let sign = rng.sign();
     match kind {
         AnomalyKind::Spike => {
-            let size = rng.range(7.0, 14.0) * sigma;
+            let size = rng.range(7.0, 14.0) * sigma * normal.spike_sigmas;
             out.values[at] += if normal.integer && out.values[at] < size {
                 size
             } else {

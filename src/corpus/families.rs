@@ -20,7 +20,8 @@ pub enum Family {
     Flat,
     /// Integer event counts per interval, rate following the day, zero at night.
     Counter,
-    /// Heavy-tailed, bursty request traffic.
+    /// Heavy-tailed, bursty request traffic: ordinary Pareto bursts up to several times the level,
+    /// so a labelled spike is sized beyond its ordinary bursts, not by its log-normal noise.
     Bursty,
     /// Slowly wandering level (regime changes over days) with noise.
     Regime,
@@ -64,6 +65,10 @@ pub struct Normal {
     pub integer: bool,
     /// Readings where the metric idles (flat): no stuck episode is placed there.
     pub idle: Vec<bool>,
+    /// How many `sigma` a labelled spike's "one σ" is: 1, except for heavy-tailed traffic, whose
+    /// ordinary bursts reach 7 σ of its log-normal noise a few times per 10,000 readings, so that a
+    /// spike sized by that σ alone is not unusual for it (see `Family::Bursty`).
+    pub spike_sigmas: f64,
 }
 
 /// Draws a normal series of `family` with `n` readings every `every_ms`, starting at `start`.
@@ -78,6 +83,7 @@ pub fn normal(family: Family, rng: &mut Rng, start: i64, every_ms: i64, n: usize
         sigma: Vec::with_capacity(n),
         integer: false,
         idle: vec![false; n],
+        spike_sigmas: 1.0,
     };
     let mut ar = 0.0;
     let phi = rng.range(0.3, 0.85);
@@ -188,6 +194,10 @@ pub fn normal(family: Family, rng: &mut Rng, start: i64, every_ms: i64, n: usize
                 out.sigma.push(level * sigma_ln);
             }
             out.integer = true;
+            // Ordinary bursts exceed 5.3 times the level once per 10,000 readings (0.01 per
+            // reading, Pareto tail (1 + b)^-2.5): a labelled spike must be beyond that to be an
+            // anomaly of this traffic, so its σ is 0.9 of the level (7 σ = 6.3 times the level).
+            out.spike_sigmas = 0.9 / sigma_ln;
         }
         Family::Regime => {
             let (mut level, sigma) = (rng.range(-20.0, 200.0), rng.range(0.5, 5.0));

@@ -2,8 +2,10 @@
 //! autocorrelation, range, step size and idling, with every deviation winsorised so that one
 //! outlier cannot blind the detector, and learning paused while a change is building up.
 
+use super::baseline::{Baseline, Phase};
 use super::observe::{
-    Baseline, Phase, CUSUM_H, EXCESS_MIN, FLAT_LEVEL_ALPHA, FLAT_SCALE_ALPHA, P0, Q_MAX, Q_MIN,
+    CUSUM_H, EXCESS_MIN, FLAT_LEVEL_ALPHA, FLAT_SCALE_ALPHA, LOG_EXCESS_0, LOG_EXCESS_MIN, P0,
+    Q_MAX, Q_MIN,
 };
 use super::state::{MetricState, BINS};
 
@@ -11,6 +13,10 @@ use super::state::{MetricState, BINS};
 const WINSOR: f64 = 3.0;
 /// Learning rate of the tail quantile and of the median excess over it.
 const TAIL_RATE: f64 = 0.05;
+/// Learning rate of the power-law tail's scale, per exceedance of `q`, and the most one
+/// exceedance counts for (ln of z / q).
+const LOG_RATE: f64 = 0.05;
+const LOG_CAP: f64 = 2.0;
 /// Learning rate of the autocorrelation and of the idle shares.
 const SLOW_RATE: f64 = 0.01;
 /// A run of one value this long, not flagged, makes that value the idle value.
@@ -38,10 +44,6 @@ impl MetricState {
     /// Learns from `x`.
     pub(super) fn fold(&mut self, x: f64, ts: i64, e: &Evidence) {
         self.tick(ts);
-        if e.settled && !self.settled {
-            // What z looked like while the baseline was being learnt says little about its tail.
-            (self.q, self.excess, self.settled) = (3.0, 1.0, true);
-        }
         let step = (x - self.prev).abs();
         if step > 0.0 && (self.quantum == 0.0 || step < self.quantum) {
             self.quantum = step;
@@ -58,22 +60,45 @@ impl MetricState {
             0
         };
         let idle = self.plateau == Some(x);
-        if let Some(ph) = e.base.phase {
-            self.learn_idle(ph, if idle { 1.0 } else { 0.0 });
+        let suspect = e.settled && self.up.max(self.down) > CUSUM_H * SUSPECT;
+        match e.base.phase {
+            // Idling that builds up a change (traffic gone to zero) does not teach that idling
+            // is usual there.
+            Some(_) if idle && suspect => {}
+            Some(ph) => self.learn_idle(ph, if idle { 1.0 } else { 0.0 }),
+            None => {}
         }
-        if self.repeats >= PLATEAU_RUN && !self.stuck_flagged && self.plateau != Some(x) {
+        // Only a value the metric could idle at: its lowest, or any if it rarely changes
+        // (otherwise a run of repeats is the stuck test's business). Zero is not special: busy
+        // traffic that never went to zero is down, not idle, when it does.
+        let could_idle = x <= self.lo || self.change_rate < 0.5;
+        if self.repeats >= PLATEAU_RUN
+            && could_idle
+            && !self.stuck_flagged
+            && self.plateau != Some(x)
+        {
             self.plateau = Some(x);
+        }
+        if idle {
+            // The idle value is a mode of its own (a machine stopped), not a level: it teaches
+            // neither the level, the bins nor the tail, so the running values are still expected.
+            self.prev_dev = 0.0;
+            return;
         }
         let rates = self.rates();
         let r = e.r;
         let spread = e.base.spread;
         let w = r.clamp(-WINSOR * spread, WINSOR * spread);
-        let suspect = e.settled && self.up.max(self.down) > CUSUM_H * SUSPECT;
         let quiet = self.repeats >= 2 || suspect;
         if e.unusual_point {
             // Out of the level and range; but a phase that is "unusual" every day (the edge of a
-            // square wave) is learnt by its bins.
+            // square wave) is learnt by its bins, and the tail learns it (a metric whose ordinary
+            // bursts alarm must learn that its tail is heavy: keeping alarms out would hide it).
             self.prev_dev = 0.0;
+            if !suspect && self.rest == 0 && e.z > self.q {
+                // (Only the first of an incident's values: the rest are the same incident.)
+                self.learn_log_tail(e.z);
+            }
             if !e.base.first_visit {
                 self.learn_bins(
                     x,
@@ -91,8 +116,12 @@ impl MetricState {
             self.u2 += SLOW_RATE * (dev * dev - self.u2);
         }
         self.prev_dev = dev;
-        self.lo = self.lo.min(x);
-        self.hi = self.hi.max(x);
+        if self.rest == 0 && !suspect {
+            // (An incident's values do not widen the range seen: an outage at zero must not make
+            // zero look like a value the metric takes.)
+            self.lo = self.lo.min(x);
+            self.hi = self.hi.max(x);
+        }
         self.learn_bins(
             x,
             e.base.phase,
@@ -111,7 +140,16 @@ impl MetricState {
         } else {
             level_a
         };
-        self.level += level_a * w;
+        if !e.base.partial {
+            // While a change is building up the level follows only what is within the usual
+            // noise, so that the change test can see it whole.
+            let w = if suspect && self.rest == 0 {
+                w.clamp(-spread, spread)
+            } else {
+                w
+            };
+            self.level += level_a * w;
+        }
         if !quiet {
             self.scale += scale_a * (r.abs().min(4.0 * spread) - self.scale);
             self.learn_tail(e.z);
@@ -127,11 +165,21 @@ impl MetricState {
             (self.repeats, self.stuck_flagged) = (0, false);
         }
         self.prev = x;
+        self.prev_dev = 0.0;
         self.streak = 0;
         self.rest = self.rest.saturating_sub(1);
-        if let Some(ph) = phase {
+        // Only idling where it is usual teaches where it is usual: a run that merely goes on (a
+        // weekend) must not make a weekday's working hours look like idle time.
+        if let Some(ph) = phase.filter(|ph| self.idle_at(Some(*ph)) >= super::observe::IDLE_MIN) {
             self.learn_idle(ph, 1.0);
         }
+    }
+
+    /// Ends probation: what z looked like while the baseline was being learnt says little about
+    /// its tail, which starts afresh.
+    pub(super) fn settle(&mut self) {
+        (self.q, self.excess, self.log_excess, self.settled) = (3.0, 1.0, LOG_EXCESS_0, true);
+        self.settled_n = self.n;
     }
 
     fn tick(&mut self, ts: i64) {
@@ -192,7 +240,7 @@ impl MetricState {
     }
 
     /// Smoothing rates (level, seasonal bin, overall spread) per reading, from the typical interval
-    /// and the season: the level remembers ~2 h of a day, each bin ~2 days of its phase.
+    /// and the season: the level remembers ~3 h of a day, each bin ~2 days of its phase.
     fn rates(&self) -> (f64, f64, f64) {
         if self.season_ms <= 0 || self.interval <= 0.0 {
             return (FLAT_LEVEL_ALPHA, 0.0, FLAT_SCALE_ALPHA);
@@ -200,28 +248,41 @@ impl MetricState {
         let season = self.season_ms as f64;
         let rate = |tau: f64| (1.0 - (-self.interval / tau).exp()).clamp(1e-4, 0.5);
         (
-            rate(season / 12.0),
+            rate(season / 8.0),
             rate(2.0 * season / BINS as f64),
             rate(season / 4.0),
         )
     }
 
     /// Tracks the 99.5th percentile of z, and the median excess over it (robust to the odd
-    /// enormous value), as the scale of an exponential tail.
+    /// enormous value), as the scale of an exponential tail; and the mean of ln(z / q) beyond
+    /// it, as the scale of a power-law (Pareto) tail.
     fn learn_tail(&mut self, z: f64) {
         if z > self.q {
-            let median = self.excess * std::f64::consts::LN_2;
-            let median = if z - self.q > median {
-                median * (1.0 + TAIL_RATE)
-            } else {
-                median * (1.0 - TAIL_RATE)
+            let median = |scale: f64, excess: f64| {
+                let m = scale * std::f64::consts::LN_2;
+                let m = if excess > m {
+                    m * (1.0 + TAIL_RATE)
+                } else {
+                    m * (1.0 - TAIL_RATE)
+                };
+                m / std::f64::consts::LN_2
             };
-            self.excess = (median / std::f64::consts::LN_2).max(EXCESS_MIN);
+            self.excess = median(self.excess, z - self.q).max(EXCESS_MIN);
+            self.learn_log_tail(z);
             self.q += TAIL_RATE * self.q * (1.0 - P0);
         } else {
             self.q -= TAIL_RATE * self.q * P0;
         }
         self.q = self.q.clamp(Q_MIN, Q_MAX);
+    }
+
+    /// Learns the power-law tail's scale from an exceedance of `q`.
+    fn learn_log_tail(&mut self, z: f64) {
+        // The mean (Hill's estimator of 1/α), since the far tail is what it must describe; each
+        // exceedance capped, so that one enormous value cannot make the tail heavy.
+        let ln = (z / self.q).ln().min(LOG_CAP);
+        self.log_excess = (self.log_excess + LOG_RATE * (ln - self.log_excess)).max(LOG_EXCESS_MIN);
     }
 
     /// Moves the level by the shift the change test saw (the mean deviation over its run, or, for
@@ -232,6 +293,10 @@ impl MetricState {
         } else {
             self.level = x - self.offset_at(base.phase);
         }
+        self.restart_change_test();
+    }
+
+    pub(super) fn restart_change_test(&mut self) {
         (self.up, self.down, self.run, self.run_sum, self.run_dev) = (0.0, 0.0, 0, 0.0, 0.0);
         self.streak = 0;
     }

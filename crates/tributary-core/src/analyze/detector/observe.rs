@@ -13,11 +13,19 @@ pub(super) const Q_MAX: f64 = 1e6;
 /// z's 99.5th percentile when deviations are normal; a larger `q` means a heavier-tailed metric.
 const Q_NORMAL: f64 = 3.5;
 pub(super) const EXCESS_MIN: f64 = 0.5;
+/// The power-law tail's scale (of ln(z / q) beyond `q`): at the start (what normal deviations
+/// give, so that a light-tailed metric is judged by its exponential tail), and at least.
+pub(super) const LOG_EXCESS_0: f64 = 0.12;
+pub(super) const LOG_EXCESS_MIN: f64 = 0.08;
 /// CUSUM: per-reading allowance, clip of each standardised deviation, and the sum that scores as
 /// the default threshold.
 const CUSUM_K: f64 = 1.0;
 const CLIP: f64 = 3.0;
 pub(super) const CUSUM_H: f64 = 12.0;
+/// Values the restarted tail learns from before anything is flagged: 1/P0 (or a season).
+const TAIL_WARMUP: u64 = 200;
+/// Decades (of −log10 p) a run of repeats must add beyond the threshold to count as stuck.
+const STUCK_GRACE: f64 = 2.0;
 /// Readings after an alarm during which no new alarm is raised (the incident is the same).
 const REST: u32 = 20;
 /// Consecutive clipped deviations on one side that move the level there (after an alarm).
@@ -25,31 +33,10 @@ const STREAK: i32 = 3;
 /// Autocorrelation is capped here, so that a smooth metric keeps some sensitivity.
 const RHO_MAX: f64 = 0.9;
 /// A phase where the metric idles at least this often accepts the idle value without question.
-const IDLE_MIN: f32 = 0.05;
+pub(super) const IDLE_MIN: f32 = 0.05;
 /// Smoothing per reading when no season is learnt.
 pub(super) const FLAT_LEVEL_ALPHA: f64 = 0.05;
 pub(super) const FLAT_SCALE_ALPHA: f64 = 0.02;
-
-/// Where a time falls in the season: the two bins around it, the weight of the second, and how
-/// much each speaks for the time (`distances`, worked out once per value).
-#[derive(Debug, Clone, Copy)]
-pub(super) struct Phase {
-    pub k0: usize,
-    pub k1: usize,
-    pub f: f64,
-    pub d0: f64,
-    pub d1: f64,
-}
-
-/// What a value is judged against.
-#[derive(Debug, Clone, Copy)]
-pub(super) struct Baseline {
-    pub expected: f64,
-    pub spread: f64,
-    pub phase: Option<Phase>,
-    /// No learnt bin covers this phase yet.
-    pub first_visit: bool,
-}
 
 impl MetricState {
     /// Scores `x` measured at `ts` (epoch ms), then folds it in. A reading older than the newest
@@ -66,6 +53,13 @@ impl MetricState {
         if cfg.season_ms != self.season_ms {
             self.reset_season(cfg.season_ms);
         }
+        let late = ts < self.last_ts;
+        if !late {
+            self.enter_day(ts);
+            if !self.settled && self.probation_over(ts, cfg) {
+                self.settle();
+            }
+        }
         let base = self.baseline(ts, cfg);
         let z_band = self.z_at(cfg.threshold);
         let mut out = ScoredValue {
@@ -74,16 +68,27 @@ impl MetricState {
             upper: Some(base.expected + z_band * base.spread),
             ..ScoredValue::plain(x, 0.0, false)
         };
-        let late = ts < self.last_ts;
-        if !late && self.plateau == Some(x) && self.idle_at(base.phase) >= IDLE_MIN {
-            // Idling where the metric often idles (a machine off at night): nothing to judge.
-            self.fold_idle(x, ts, base.phase);
-            return out;
+        if !late && self.plateau == Some(x) {
+            // Idling where the metric often idles (a machine off at night), or staying idle past
+            // the time it usually starts (a weekend, which a daily season cannot know): nothing to
+            // judge. Going idle where it never does is judged, and so is the idle run it starts.
+            let usual = self.idle_at(base.phase) >= IDLE_MIN || (self.prev == x && self.idle_usual);
+            self.idle_usual = usual;
+            if usual {
+                self.fold_idle(x, ts, base.phase);
+                return out;
+            }
         }
         let r = x - base.expected;
-        let rho = (self.uu / self.u2).clamp(0.0, RHO_MAX);
         // The surprise is in the innovation: what the deviation adds to the part the previous
-        // deviation predicts (autocorrelated noise wanders; a spike jumps).
+        // deviation predicts (autocorrelated noise wanders; a spike jumps). Across an edge of the
+        // pattern the previous deviation, on the other side of a jump, predicts nothing.
+        let at_edge = base.phase.is_some_and(|ph| ph.edge);
+        let rho = if at_edge {
+            0.0
+        } else {
+            (self.uu / self.u2).clamp(0.0, RHO_MAX)
+        };
         let dev = r / base.spread;
         let z = (dev - rho * self.prev_dev).abs() / (1.0 - rho * rho).sqrt();
         // A phase seen for the first time has no baseline yet: only the range guard can judge it.
@@ -93,7 +98,9 @@ impl MetricState {
             self.tail_score(z)
         };
         let mut kind = AnomalyKind::Spike;
-        if self.outside(x, base.spread) {
+        // Beyond the range seen, unless the metric's own tail says such values are ordinary (a
+        // new record burst of heavy-tailed traffic).
+        if self.outside(x, base.spread) && (base.first_visit || score >= cfg.threshold) {
             (score, kind) = (1.0, AnomalyKind::OutOfRange);
         }
         let point_score = score;
@@ -127,10 +134,17 @@ impl MetricState {
         };
         self.fold(x, ts, &evidence);
         if change >= cfg.threshold || (self.streak.abs() >= STREAK && (self.rest > 0 || !allowed)) {
-            self.relevel(x, base);
+            if self.plateau == Some(x) {
+                // Gone idle: the running level stays what it was; the change test starts again.
+                self.restart_change_test();
+            } else {
+                self.relevel(x, base);
+            }
         }
         if out.anomaly {
             self.rest = REST;
+            // One incident, one alarm: an idle run that was flagged is known for the rest of it.
+            self.idle_usual |= self.plateau == Some(x);
             self.stuck_flagged |= kind == AnomalyKind::Stuck;
         } else {
             self.rest = self.rest.saturating_sub(1);
@@ -143,6 +157,7 @@ impl MetricState {
         self.n = 1;
         (self.first_ts, self.last_ts) = (ts, ts);
         (self.level, self.prev, self.lo, self.hi) = (x, x, x, x);
+        self.day = ts.div_euclid(super::week::DAY_MS);
     }
 
     fn reset_season(&mut self, season_ms: i64) {
@@ -159,116 +174,40 @@ impl MetricState {
     }
 
     /// Late readings count as the newest one for probation: being late does not reopen it.
+    /// After probation the tail starts afresh, and a tail quantile of p means something only
+    /// after about 1/p values: until then nothing is flagged.
     fn may_alarm(&self, ts: i64, cfg: &MetricConfig) -> bool {
-        self.rest == 0 && self.probation_over(ts.max(self.last_ts), cfg)
+        self.rest == 0
+            && self.probation_over(ts.max(self.last_ts), cfg)
+            && self.settled
+            && self.n >= self.settled_n + self.tail_warmup()
     }
 
-    fn phase(&self, ts: i64) -> Option<Phase> {
-        if self.season_ms <= 0 {
-            return None;
-        }
-        // Bin centres sit at (k + 0.5) / BINS of the season; interpolate between the two around ts.
-        let p = ts.rem_euclid(self.season_ms) as f64 * BINS as f64 / self.season_ms as f64 - 0.5;
-        let floor = p.floor();
-        let k0 = (floor as i64).rem_euclid(BINS as i64) as usize;
-        let mut ph = Phase {
-            k0,
-            k1: (k0 + 1) % BINS,
-            f: p - floor,
-            d0: 0.0,
-            d1: 0.0,
-        };
-        (ph.d0, ph.d1) = self.distances(ph);
-        Some(ph)
-    }
-
-    /// How much each of the two bins around a phase speaks for it: linear by distance, except
-    /// across a jump of the seasonal pattern (the edge of a square wave or sawtooth), where the
-    /// nearer bin alone does — interpolating across an edge would expect a value in the middle.
-    pub(super) fn distances(&self, ph: Phase) -> (f64, f64) {
-        if self.visits[ph.k0] > 0 && self.visits[ph.k1] > 0 {
-            let step = f64::from((self.offsets[ph.k0] - self.offsets[ph.k1]).abs());
-            let noise = f64::from(self.spreads[ph.k0].max(self.spreads[ph.k1]));
-            let (mut lo, mut hi) = (f32::INFINITY, f32::NEG_INFINITY);
-            for (o, v) in self.offsets.iter().zip(&self.visits) {
-                if *v > 0 {
-                    (lo, hi) = (lo.min(*o), hi.max(*o));
-                }
-            }
-            if step > 0.25 * f64::from(hi - lo) && step > 4.0 * noise {
-                return if ph.f < 0.5 { (1.0, 0.0) } else { (0.0, 1.0) };
-            }
-        }
-        (1.0 - ph.f, ph.f)
-    }
-
-    /// The weights of the two bins around a phase: by `distances`, bins never learnt or mostly
-    /// idle left out. None when neither can say anything.
-    pub(super) fn weights(&self, ph: Phase) -> Option<(f64, f64)> {
-        let w = |k: usize, d: f64| {
-            if self.visits[k] == 0 {
-                0.0
-            } else {
-                d * (1.0 - f64::from(self.idle[k]))
-            }
-        };
-        let (w0, w1) = (w(ph.k0, ph.d0), w(ph.k1, ph.d1));
-        let total = w0 + w1;
-        (total > 1e-6).then(|| (w0 / total, w1 / total))
-    }
-
-    pub(super) fn offset_at(&self, phase: Option<Phase>) -> f64 {
-        match phase.and_then(|ph| self.weights(ph).map(|w| (ph, w))) {
-            Some((ph, (w0, w1))) => {
-                w0 * f64::from(self.offsets[ph.k0]) + w1 * f64::from(self.offsets[ph.k1])
-            }
-            None => 0.0,
+    /// `TAIL_WARMUP` values, but no more than a season's worth (sparse metrics would wait days).
+    fn tail_warmup(&self) -> u64 {
+        if self.season_ms > 0 && self.interval > 0.0 {
+            TAIL_WARMUP.min((self.season_ms as f64 / self.interval) as u64)
+        } else {
+            TAIL_WARMUP
         }
     }
 
-    fn idle_at(&self, phase: Option<Phase>) -> f32 {
-        match phase {
-            Some(ph) => {
-                let f = ph.f as f32;
-                (1.0 - f) * self.idle[ph.k0] + f * self.idle[ph.k1]
-            }
-            None => 1.0,
-        }
-    }
-
-    fn baseline(&self, ts: i64, cfg: &MetricConfig) -> Baseline {
-        let phase = self.phase(ts);
-        let learnt = phase.and_then(|ph| self.weights(ph).map(|w| (ph, w)));
-        let (offset, local) = match learnt {
-            Some((ph, (w0, w1))) => (
-                w0 * f64::from(self.offsets[ph.k0]) + w1 * f64::from(self.offsets[ph.k1]),
-                w0 * f64::from(self.spreads[ph.k0]) + w1 * f64::from(self.spreads[ph.k1]),
-            ),
-            None => (0.0, self.scale),
-        };
-        let expected = self.level + offset;
-        let floor = cfg
-            .min_spread
-            .max(0.5 * self.quantum)
-            .max(1e-6 * expected.abs())
-            .max(1e-12);
-        Baseline {
-            expected,
-            spread: local.max(0.5 * self.scale).max(floor),
-            phase,
-            first_visit: phase.is_some() && learnt.is_none(),
-        }
-    }
-
-    /// −log10 of the tail probability of z (peaks over the running quantile, exponential tail).
+    /// −log10 of the tail probability of z (peaks over the running quantile), by whichever tail
+    /// fits the metric's excesses more loosely: exponential (light-tailed noise), or power-law
+    /// (bursty traffic, whose ordinary bursts are many times its typical deviation).
     fn tail_score(&self, z: f64) -> f64 {
-        let nats = -P0.ln() + (z - self.q) / self.excess;
+        let light = (z - self.q) / self.excess;
+        let heavy = (z.max(1e-300) / self.q).ln() / self.log_excess;
+        let nats = -P0.ln() + light.min(heavy);
         (nats / std::f64::consts::LN_10 / 10.0).clamp(0.0, 1.0)
     }
 
     /// The z at which `tail_score` reaches `threshold`: the band's half-width in spreads.
     fn z_at(&self, threshold: f64) -> f64 {
-        (self.q + self.excess * (threshold * 10.0 * std::f64::consts::LN_10 + P0.ln())).max(0.0)
+        let nats = threshold * 10.0 * std::f64::consts::LN_10 + P0.ln();
+        let light = self.q + self.excess * nats;
+        let heavy = self.q * (self.log_excess * nats).min(700.0).exp();
+        light.max(heavy).max(0.0)
     }
 
     /// Far outside everything seen so far: beyond the range by its own width (at least 10 spreads).
@@ -309,10 +248,12 @@ impl MetricState {
             return 0.0;
         }
         self.repeats += 1;
-        if self.stuck_flagged || x == 0.0 || x <= self.lo {
+        if self.stuck_flagged || x <= self.lo {
             return 0.0;
         }
         let per_repeat = -(1.0 - self.change_rate.min(0.9)).log10();
-        (f64::from(self.repeats) * per_repeat / 10.0).min(1.0)
+        // A frozen value goes on for long: it can wait for two more decades of evidence than a
+        // spike, which keeps a small count's ordinary repeats (1, 1, 1, …) from alarming.
+        ((f64::from(self.repeats) * per_repeat - STUCK_GRACE) / 10.0).clamp(0.0, 1.0)
     }
 }

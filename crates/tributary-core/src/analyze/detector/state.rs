@@ -1,5 +1,6 @@
-//! What the detector remembers per (device, metric), how it is stored, and how stored state of the
-//! first detector (version 1: `{n, mean, var}`) migrates. About 0.9 KiB in memory.
+//! What the detector remembers per (device, metric), how it is stored (format 3: per-bin arrays
+//! packed, see `pack`), and how stored state of format 2 (plain arrays) and of the first detector
+//! (version 1: `{n, mean, var}`) loads. About 1 KiB in memory.
 
 use crate::MetricName;
 use serde::{Deserialize, Serialize};
@@ -8,7 +9,7 @@ use std::collections::BTreeMap;
 /// Phase-of-season bins (48 per day: half-hour bins for the default daily season).
 pub const BINS: usize = 48;
 /// The state format this detector writes.
-pub const VERSION: u8 = 2;
+pub const VERSION: u8 = 3;
 
 /// Detector state of one metric of one device. Every field is plain data so that a replay from the
 /// stored copy scores bit for bit as the original run did.
@@ -29,15 +30,22 @@ pub struct MetricState {
     /// Season the bins were learnt for (ms); 0 = none.
     pub season_ms: i64,
     /// Seasonal offset per bin (added to `level`), interpolated between bin centres.
+    #[serde(with = "super::pack")]
     pub offsets: Vec<f32>,
     /// Typical absolute deviation per bin.
+    #[serde(with = "super::pack")]
     pub spreads: Vec<f32>,
     /// Values learnt per bin (saturating; 0 = never visited).
+    #[serde(with = "super::pack")]
     pub visits: Vec<u8>,
     /// Share of the bin's readings that were the idle value, smoothed.
+    #[serde(with = "super::pack")]
     pub idle: Vec<f32>,
     /// The value the metric idles at (a long unflagged run of one value), once known.
     pub plateau: Option<f64>,
+    /// The current idle run began where idling is usual (so it is not judged while it lasts).
+    #[serde(default)]
+    pub idle_usual: bool,
     /// Lag-1 autocorrelation of standardised deviations: smoothed products and squares, and the
     /// previous deviation.
     pub uu: f64,
@@ -47,6 +55,9 @@ pub struct MetricState {
     pub q: f64,
     /// Mean excess of z over `q` when exceeded (the tail's scale).
     pub excess: f64,
+    /// Mean of ln(z / q) when z exceeds `q` (a power-law tail's scale, 1/α).
+    #[serde(default = "log_excess_0")]
+    pub log_excess: f64,
     /// Two-sided CUSUM of standardised deviations, and the length and sum of the current run.
     pub up: f64,
     pub down: f64,
@@ -71,6 +82,22 @@ pub struct MetricState {
     pub rest: u32,
     /// Probation has ended (and the tail, learnt while the baseline was still rough, restarted).
     pub settled: bool,
+    /// `n` when probation ended.
+    #[serde(default)]
+    pub settled_n: u64,
+    /// Weekday levels (daily season only): the day (days since the epoch) of the last reading,
+    /// the level when it began, whether its start is still to be measured, the jump at the start
+    /// of each weekday (`day % 7`), and which of them have been seen.
+    #[serde(default)]
+    pub day: i64,
+    #[serde(default)]
+    pub day_start: f64,
+    #[serde(default)]
+    pub week_pending: bool,
+    #[serde(default)]
+    pub week: [f32; 7],
+    #[serde(default)]
+    pub week_seen: u8,
 }
 
 impl MetricState {
@@ -90,11 +117,13 @@ impl MetricState {
             visits: Vec::new(),
             idle: Vec::new(),
             plateau: None,
+            idle_usual: false,
             uu: 0.0,
             u2: 1.0,
             prev_dev: 0.0,
             q: 3.0,
             excess: 1.0,
+            log_excess: super::observe::LOG_EXCESS_0,
             up: 0.0,
             down: 0.0,
             run: 0,
@@ -110,6 +139,12 @@ impl MetricState {
             quantum: 0.0,
             rest: 0,
             settled: false,
+            settled_n: 0,
+            day: 0,
+            day_start: 0.0,
+            week_pending: false,
+            week: [0.0; 7],
+            week_seen: 0,
         }
     }
 
@@ -127,6 +162,10 @@ impl MetricState {
         }
         s
     }
+}
+
+fn log_excess_0() -> f64 {
+    super::observe::LOG_EXCESS_0
 }
 
 impl Default for MetricState {
@@ -164,7 +203,8 @@ impl From<BTreeMap<MetricName, Stored>> for DeviceState {
             .into_iter()
             .map(|(name, s)| {
                 let state = match s {
-                    Stored::Current(s) => *s,
+                    // Version 2 has every field but the new ones, which start afresh.
+                    Stored::Current(s) => MetricState { v: VERSION, ..*s },
                     Stored::V1(v1) => MetricState::from_v1(v1),
                 };
                 (name, state)

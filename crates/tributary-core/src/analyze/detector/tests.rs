@@ -81,6 +81,67 @@ fn noise_free_periodic_signals_raise_no_alarm_after_their_first_period() {
     let sine = (0..10 * FIVE_MIN_DAY)
         .map(|i| 100.0 * (std::f64::consts::TAU * i as f64 / FIVE_MIN_DAY as f64).sin());
     assert!(alarms(&run(sine, 5 * MIN)).is_empty());
+    // A sawtooth drops at midnight: the ramp is carried on up to the edge, not interpolated
+    // across it. A schedule steps through levels, idling at 0 at night. Both every minute too.
+    for every in [MIN, 5 * MIN] {
+        let per_day = (1440 * MIN / every) as usize;
+        let sawtooth =
+            (0..10 * per_day).map(|i| -20.0 + 60.0 * (i % per_day) as f64 / per_day as f64);
+        let found = alarms(&run(sawtooth, every));
+        assert!(found.iter().all(|(i, _)| *i < per_day), "{found:?}");
+        let schedule = (0..10 * per_day)
+            .map(|i| 40.0 * [0.0, 0.3, 1.0, 0.6, 0.3, 0.0][(i % per_day) * 6 / per_day]);
+        let found = alarms(&run(schedule, every));
+        assert!(found.iter().all(|(i, _)| *i < per_day), "{found:?}");
+    }
+}
+
+#[test]
+fn weekday_levels_are_learnt_so_weekends_stop_alarming_after_the_first_week() {
+    // Business traffic, 5-minute readings from a Monday: weekends at 60% of weekdays.
+    let day = |i: u64| (i / FIVE_MIN_DAY as u64) % 7;
+    let values: Vec<f64> = (0..35 * FIVE_MIN_DAY as u64)
+        .map(|i| {
+            let phase = (i % FIVE_MIN_DAY as u64) as f64 / FIVE_MIN_DAY as f64;
+            let profile = 0.25 + 0.75 * (0.5 - 0.5 * (std::f64::consts::TAU * phase).cos());
+            let weekend = if day(i) >= 5 { 0.6 } else { 1.0 };
+            1000.0 * profile * weekend * (1.0 + 0.05 * gauss(i))
+        })
+        .collect();
+    // No alarm at the start of a day after the first week; one in 10,000 readings elsewhere is
+    // what the threshold means.
+    let found = alarms(&run(values, 5 * MIN));
+    let at_day_starts = found
+        .iter()
+        .filter(|(i, _)| *i >= 8 * FIVE_MIN_DAY && i % FIVE_MIN_DAY < 24)
+        .count();
+    assert_eq!(at_day_starts, 0, "{found:?}");
+    assert!(found.len() <= 2, "{found:?}");
+}
+
+#[test]
+fn a_machine_idle_all_weekend_is_not_flagged_but_one_that_stops_midweek_is() {
+    // Runs 8:00-18:00 on weekdays at ~50, idles at 2 otherwise; 5-minute readings from a Monday.
+    let running = |i: usize| {
+        let (day, phase) = (i / FIVE_MIN_DAY % 7, i % FIVE_MIN_DAY);
+        day < 5 && (96..216).contains(&phase)
+    };
+    let mut values: Vec<f64> = (0..21 * FIVE_MIN_DAY)
+        .map(|i| {
+            if running(i) {
+                50.0 + gauss(i as u64)
+            } else {
+                2.0
+            }
+        })
+        .collect();
+    assert!(alarms(&run(values.clone(), 5 * MIN)).is_empty());
+    // Wednesday of the third week, 12:00: it stops.
+    let stop = 16 * FIVE_MIN_DAY + 144;
+    values[stop..stop + 30].fill(2.0);
+    let found = alarms(&run(values, 5 * MIN));
+    assert_eq!(found.len(), 1, "{found:?}");
+    assert!((stop..stop + 5).contains(&found[0].0), "{found:?}");
 }
 
 #[test]
@@ -213,7 +274,77 @@ fn first_detector_state_migrates_to_a_fresh_probation_keeping_its_spread() {
     assert_eq!((m.v, m.n), (VERSION, 0));
     assert!((m.scale - 1.6).abs() < 1e-12);
     let saved = serde_json::to_value(&state).unwrap();
-    assert_eq!(saved["temperature"]["v"], 2);
+    assert_eq!(saved["temperature"]["v"], VERSION);
+}
+
+#[test]
+fn version_2_state_with_plain_arrays_loads_and_saves_packed() {
+    let cfg = DetectorConfig::default().for_metric("m");
+    let mut state = MetricState::new();
+    for i in 0..600u64 {
+        state.observe(10.0 + gauss(i), T0 + i as i64 * 5 * MIN, &cfg);
+    }
+    // What version 2 stored: the same fields, bins as arrays of numbers, none of the new fields.
+    let mut v2 = serde_json::to_value(&state).unwrap();
+    let obj = v2.as_object_mut().unwrap();
+    obj.insert("v".into(), 2.into());
+    obj.insert("offsets".into(), serde_json::json!(state.offsets));
+    obj.insert("spreads".into(), serde_json::json!(state.spreads));
+    obj.insert("visits".into(), serde_json::json!(state.visits));
+    obj.insert("idle".into(), serde_json::json!(state.idle));
+    for new in [
+        "idle_usual",
+        "log_excess",
+        "day",
+        "day_start",
+        "week_pending",
+        "week",
+        "week_seen",
+    ] {
+        obj.remove(new);
+    }
+    let stored = serde_json::json!({ "m": v2 }).to_string();
+    let loaded: DeviceState = serde_json::from_str(&stored).unwrap();
+    let m = &loaded.metrics[&crate::MetricName::parse("m").unwrap()];
+    assert_eq!(
+        (m.v, m.n, &m.offsets, &m.visits),
+        (VERSION, state.n, &state.offsets, &state.visits)
+    );
+    let saved = serde_json::to_value(&loaded).unwrap();
+    assert!(saved["m"]["offsets"].is_string(), "{saved}");
+}
+
+#[test]
+fn stored_state_stays_under_two_kib_whatever_the_metric_does() {
+    let cfg = DetectorConfig::default().for_metric("m");
+    let series: [&dyn Fn(u64) -> f64; 4] = [
+        // Noisy seasonal values with many digits.
+        &|i| 1e6 / 7.0 + 12345.678 * (i as f64 / 288.0 * std::f64::consts::TAU).sin() + gauss(i),
+        // A counter that idles at 0 at many phases.
+        &|i| {
+            if noise(i) > 0.2 {
+                ((noise(i + 7) + 0.5) * 9.0).floor()
+            } else {
+                0.0
+            }
+        },
+        // Heavy-tailed bursts.
+        &|i| 100.0 / (noise(i) + 0.5001).powf(0.8),
+        // Negative, tiny values.
+        &|i| -1e-7 * (1.0 + gauss(i).abs()),
+    ];
+    for f in series {
+        let mut state = DeviceState::new();
+        let name = crate::MetricName::parse("m").unwrap();
+        for i in 0..6000u64 {
+            let ts = crate::Timestamp::from_millis(T0 + i as i64 * 5 * MIN);
+            crate::analyze::score_value(&mut state, &name, f(i), ts, &cfg);
+            if i % 500 == 499 {
+                let json = serde_json::to_string(&state).unwrap();
+                assert!(json.len() <= 2048, "{} bytes: {json}", json.len());
+            }
+        }
+    }
 }
 
 #[test]
