@@ -4,8 +4,8 @@
 use super::{Trigger, ANALYZE_FEED};
 use crate::functions::analyze::AnalyzeHost;
 use crate::functions::process::ProcessHost;
-use crate::overload::{Admission, BodyBudget};
 use crate::health::Health;
+use crate::overload::{Admission, BodyBudget};
 use crate::settings::{
     CacheBackend, EventLogBackend, ReadingStoreBackend, ResultStoreBackend, Settings,
 };

@@ -106,9 +106,18 @@ mod tests {
             len <= 128 * 1024
         });
         assert_eq!(refused, Ok(None));
-        assert_eq!(asked.first(), Some(&(64 * 1024)), "asks before the first byte");
-        assert!(asked.windows(2).all(|w| w[0] < w[1] && w[1] - w[0] <= 64 * 1024));
-        assert!(*asked.last().unwrap() > 128 * 1024, "refused past the budget");
+        assert_eq!(
+            asked.first(),
+            Some(&(64 * 1024)),
+            "asks before the first byte"
+        );
+        assert!(asked
+            .windows(2)
+            .all(|w| w[0] < w[1] && w[1] - w[0] <= 64 * 1024));
+        assert!(
+            *asked.last().unwrap() > 128 * 1024,
+            "refused past the budget"
+        );
         let whole = inflate_within(&body, &IngestLimits::default(), |_| true).unwrap();
         assert_eq!(whole, Some(text));
     }
