@@ -162,10 +162,11 @@ async fn series_parameters_are_checked() {
 
 #[tokio::test]
 async fn an_injected_spike_is_flagged_and_listed_in_anomalies() {
-    // No daily season, so the metric is judged after its 50-reading probation, not after a day.
+    // No daily season, so the metric is judged after its 50-reading probation and the 200 values
+    // its score's tail learns from, not after a day.
     let app = spawn_app_configured(|s| s.detector.season_secs = 0).await;
     let start = Timestamp::now().millis() - 10 * MINUTE;
-    let mut batch: Vec<Value> = (0..60)
+    let mut batch: Vec<Value> = (0..300)
         .map(|i| {
             at(
                 "boiler-7",
@@ -176,7 +177,7 @@ async fn an_injected_spike_is_flagged_and_listed_in_anomalies() {
         .collect();
     batch.push(at(
         "boiler-7",
-        start + 61_000,
+        start + 301_000,
         json!({"temperature": 200.0}),
     ));
     assert_eq!(app.post(&Value::Array(batch)).await.0, StatusCode::ACCEPTED);
