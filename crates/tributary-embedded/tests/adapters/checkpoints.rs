@@ -150,9 +150,11 @@ async fn analyzer_replays_identically_after_a_crash_between_publish_and_commit()
         .collect();
     storage.readings.insert_new(&readings).await?;
 
+    // A 30-second "season" (5 readings a device) keeps the score's tail warm-up (at most a
+    // season's worth of values) short enough for these 20 readings a device to be judged.
     let cfg = DetectorConfig {
         probation: 4,
-        season_secs: 0,
+        season_secs: 30,
         ..DetectorConfig::default()
     };
     let checkpoints = CommitFailsOnce {
